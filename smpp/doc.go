@@ -20,8 +20,16 @@
 // segments with a UDH or sar_* TLVs, reassemble received segments and parse
 // delivery receipt text.
 //
+// Client is an ESME session: it binds as transmitter, receiver or
+// transceiver, keeps a window of outstanding requests, limits its rate,
+// sends enquire_link, slows down on ESME_RTHROTTLED and ESME_RMSGQFUL, and
+// reconnects with back-off. Server is the SMSC side: it authenticates binds
+// through an Authenticator, enforces the bind state rules of section 2.3,
+// hands requests to a Handler and pushes deliver_sm to bound sessions.
+// Both take an optional *tls.Config and a *zap.Logger that is a no-op
+// unless set.
+//
 // Out of scope: SMPP 3.3 and 5.0 features (such as the 5.0 broadcast
-// operations and TLVs), TLS, and any semantic check that needs session
-// state or configuration, such as whether a PDU is allowed in the current
-// bind state.
+// operations and TLVs) and outbind, which a Client answers with
+// ESME_RINVBNDSTS.
 package smpp

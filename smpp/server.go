@@ -1,0 +1,624 @@
+package smpp
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// Server defaults, used where Server leaves a field zero.
+const (
+	DefaultInactivityTimeout = 2 * time.Minute
+	// DefaultAddr is the SMPP port that IANA registers (2775/tcp).
+	DefaultAddr = ":2775"
+)
+
+// BindRequest contains the fields of a bind request that an
+// Authenticator checks, and the ESME's network address.
+type BindRequest struct {
+	SystemID         string
+	Password         string
+	SystemType       string
+	BindType         BindType
+	InterfaceVersion uint8
+	AddrTON          TON
+	AddrNPI          NPI
+	AddressRange     string
+	RemoteAddr       net.Addr
+}
+
+// Authenticator decides whether to accept a bind. It returns StatusOK to
+// accept, or the command_status to reject with, such as
+// StatusInvalidPassword or StatusInvalidSystemID. It runs before any other
+// PDU of the connection is read.
+type Authenticator interface {
+	Authenticate(ctx context.Context, req BindRequest) CommandStatus
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(ctx context.Context, req BindRequest) CommandStatus
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, req BindRequest) CommandStatus {
+	return f(ctx, req)
+}
+
+// Handler handles submit_sm, data_sm, submit_multi, query_sm, cancel_sm and
+// replace_sm from a bound ESME and returns the response, such as a
+// *SubmitSMResp with a message id, or NewResponse(req, status) to reject
+// it. The server sets the response's sequence number. Each request runs on
+// its own goroutine, at most Server.InboundWindow at a time per session,
+// so the handler may answer only after, for example, a carrier accepted
+// the message. ctx ends when the session closes. When the handler returns
+// nil or a response of the wrong type, or panics, the server responds with
+// ESME_RSYSERR.
+type Handler interface {
+	ServeSMPP(ctx context.Context, sess *ServerSession, req PDU) PDU
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, sess *ServerSession, req PDU) PDU
+
+// ServeSMPP calls f.
+func (f HandlerFunc) ServeSMPP(ctx context.Context, sess *ServerSession, req PDU) PDU {
+	return f(ctx, sess, req)
+}
+
+// Server is an SMSC-side SMPP 3.4 server. Set its fields, then call
+// ListenAndServe or Serve. Fields must not change after serving starts.
+// Zero fields take the default given in their comment.
+type Server struct {
+	// Addr is the TCP address to listen on. Default: ":2775".
+	Addr string
+	// TLSConfig, when set, makes Serve and ListenAndServe speak TLS.
+	TLSConfig *tls.Config
+	// SystemID is the server's system_id in bind responses, at most 15
+	// characters. Default: empty.
+	SystemID string
+	// Authenticator accepts or rejects binds. When nil, every bind is
+	// rejected with ESME_RBINDFAIL.
+	Authenticator Authenticator
+	// Handler handles requests from bound ESMEs. When nil, the server
+	// responds to every request with ESME_RSYSERR.
+	Handler Handler
+
+	// MaxBindsPerSystemID limits the sessions bound at once with one
+	// system_id. A bind beyond it gets ESME_RBINDFAIL. Default: 0, no limit.
+	MaxBindsPerSystemID int
+	// WindowSize is the number of deliver_sm and other server requests
+	// that may wait for the ESME's response at once, per session. Default:
+	// 10.
+	WindowSize int
+	// InboundWindow is the number of requests per session the Handler runs
+	// at once. Requests beyond it get ESME_RTHROTTLED. Default: 10.
+	InboundWindow int
+	// ResponseTimeout is how long a server request waits for the ESME's
+	// response. Default: 10s.
+	ResponseTimeout time.Duration
+	// InactivityTimeout closes a connection that sends no PDU for this
+	// long, bound or not. A negative value disables it. Default: 2
+	// minutes.
+	InactivityTimeout time.Duration
+	// EnquireLinkInterval is the time between the server's enquire_link
+	// requests to a bound ESME; one unanswered within EnquireLinkTimeout
+	// closes the session. Default: 0, none, because ESMEs send their own.
+	EnquireLinkInterval time.Duration
+	// EnquireLinkTimeout defaults to ResponseTimeout.
+	EnquireLinkTimeout time.Duration
+	// WriteTimeout bounds each write to a connection. Default: 10s.
+	WriteTimeout time.Duration
+	// MaxCommandLength is the largest PDU accepted, in octets. Default:
+	// DefaultMaxCommandLength (64 KiB).
+	MaxCommandLength int
+
+	// Logger receives the server's logs. Per-PDU logs are at Debug level.
+	// Default: zap.NewNop().
+	Logger *zap.Logger
+	// Hooks are callbacks for metrics.
+	Hooks Hooks
+
+	mu         sync.Mutex
+	listeners  map[*net.Listener]struct{}
+	sessions   map[*ServerSession]struct{}
+	binds      map[string]int // bound sessions per system_id
+	inShutdown bool
+	ctx        context.Context // parent of the sessions' contexts
+	cancel     context.CancelFunc
+	conns      sync.WaitGroup // one per connection goroutine
+	serving    sync.WaitGroup // one per Serve call
+}
+
+// ServerSession is one ESME connection to a Server.
+type ServerSession struct {
+	srv  *Server
+	s    *session
+	bind BindRequest // set once bound, guarded by s.mu
+	// counted is set when the bind counts against MaxBindsPerSystemID.
+	// Guarded by srv.mu.
+	counted bool
+}
+
+// SystemID returns the system_id the ESME bound with, or "" before the bind.
+func (ss *ServerSession) SystemID() string { return ss.s.getSystemID() }
+
+// BindType returns the type of the ESME's bind. It is meaningful only once
+// the session is bound.
+func (ss *ServerSession) BindType() BindType {
+	ss.s.mu.Lock()
+	defer ss.s.mu.Unlock()
+	return ss.bind.BindType
+}
+
+// RemoteAddr returns the ESME's network address.
+func (ss *ServerSession) RemoteAddr() net.Addr { return ss.s.conn.RemoteAddr() }
+
+// State returns the session state.
+func (ss *ServerSession) State() SessionState { return ss.s.State() }
+
+// Deliver sends a deliver_sm to the ESME and returns its response. It
+// sets d's sequence number. It waits for a slot in the session's window
+// until ctx ends, and for the response up to Server.ResponseTimeout. A
+// response with an error status is returned with a *StatusError holding
+// the ESME's status. An ESME bound as transmitter cannot receive: the
+// error then wraps ErrNotBound and nothing is sent.
+func (ss *ServerSession) Deliver(ctx context.Context, d *DeliverSM) (*DeliverSMResp, error) {
+	return typedResponse[*DeliverSMResp](ss.Request(ctx, d))
+}
+
+// DataSM sends a data_sm to the ESME and returns its response, as Deliver
+// does.
+func (ss *ServerSession) DataSM(ctx context.Context, d *DataSM) (*DataSMResp, error) {
+	return typedResponse[*DataSMResp](ss.Request(ctx, d))
+}
+
+// Request sends deliver_sm, data_sm or alert_notification to the ESME.
+// alert_notification has no response, so Request returns nil, nil once
+// it is written. See Deliver.
+func (ss *ServerSession) Request(ctx context.Context, req PDU) (PDU, error) {
+	id := req.CommandID()
+	switch id {
+	case DeliverSMID, DataSMID, AlertNotificationID:
+	default:
+		return nil, fmt.Errorf("smpp: %v cannot be sent by a server", id)
+	}
+	if state := ss.State(); !state.canReceive() {
+		return nil, fmt.Errorf("%w: %v not sent to an ESME in state %v", ErrNotBound, id, state)
+	}
+	if id == AlertNotificationID {
+		if _, _, err := ss.s.register(req, true); err != nil {
+			return nil, err
+		}
+		ss.s.unregister(req.PDUHeader().SequenceNumber)
+		return nil, ss.s.write(req)
+	}
+	return ss.s.request(ctx, req, ss.s.cfg.responseTimeout, true)
+}
+
+// Unbind sends unbind to the ESME, waits for unbind_resp and for running
+// handlers until ctx ends, and closes the session.
+func (ss *ServerSession) Unbind(ctx context.Context) error { return ss.s.unbind(ctx) }
+
+// Close closes the connection at once. Requests in flight fail with
+// ErrClosed.
+func (ss *ServerSession) Close() error {
+	ss.s.close(errors.New("closed by the server"))
+	return nil
+}
+
+// Sessions returns the sessions that are bound now.
+func (srv *Server) Sessions() []*ServerSession {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	out := make([]*ServerSession, 0, len(srv.sessions))
+	for ss := range srv.sessions {
+		if ss.State().Bound() {
+			out = append(out, ss)
+		}
+	}
+	return out
+}
+
+// ListenAndServe listens on srv.Addr and calls Serve. It always returns an
+// error, ErrServerClosed after Shutdown or Close.
+func (srv *Server) ListenAndServe() error {
+	if srv.shuttingDown() {
+		return ErrServerClosed
+	}
+	addr := srv.Addr
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("smpp: listen on %s: %w", addr, err)
+	}
+	return srv.Serve(l)
+}
+
+// Serve accepts connections on l and serves each on its own goroutine,
+// wrapping l in TLS when TLSConfig is set. It retries temporary accept
+// errors after a delay that doubles from 5 ms up to 1 s. Serve always
+// returns an error, ErrServerClosed after Shutdown or Close, and closes l.
+func (srv *Server) Serve(l net.Listener) error {
+	if srv.TLSConfig != nil {
+		l = tls.NewListener(l, srv.TLSConfig)
+	}
+	if !srv.trackListener(&l) {
+		_ = l.Close()
+		return ErrServerClosed
+	}
+	defer srv.serving.Done()
+	defer srv.untrackListener(&l)
+
+	var delay time.Duration
+	for {
+		conn, err := l.Accept()
+		if err != nil {
+			if srv.shuttingDown() {
+				return ErrServerClosed
+			}
+			if !isTemporary(err) {
+				return fmt.Errorf("smpp: accept: %w", err)
+			}
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			srv.logger().Warn("accept failed, retrying", zap.Error(err), zap.Duration("delay", delay))
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		if !srv.startConn(conn) {
+			_ = conn.Close()
+		}
+	}
+}
+
+// isTemporary reports whether an accept error may go away by itself, such
+// as running out of file descriptors.
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (srv *Server) logger() *zap.Logger {
+	if srv.Logger == nil {
+		return zap.NewNop()
+	}
+	return srv.Logger
+}
+
+// init sets up the server's maps and context on first use. The caller
+// holds srv.mu.
+func (srv *Server) initLocked() {
+	if srv.sessions != nil {
+		return
+	}
+	srv.listeners = make(map[*net.Listener]struct{})
+	srv.sessions = make(map[*ServerSession]struct{})
+	srv.binds = make(map[string]int)
+	// The server owns its sessions' lifetime: Shutdown and Close end this
+	// context, and nothing above the server does.
+	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+}
+
+func (srv *Server) trackListener(l *net.Listener) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.initLocked()
+	if srv.inShutdown {
+		return false
+	}
+	srv.listeners[l] = struct{}{}
+	srv.serving.Add(1)
+	return true
+}
+
+func (srv *Server) untrackListener(l *net.Listener) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if _, ok := srv.listeners[l]; ok {
+		delete(srv.listeners, l)
+		_ = (*l).Close()
+	}
+}
+
+func (srv *Server) shuttingDown() bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.inShutdown
+}
+
+func (srv *Server) sessionConfig() sessionConfig {
+	idle := srv.InactivityTimeout
+	switch {
+	case idle == 0:
+		idle = DefaultInactivityTimeout
+	case idle < 0:
+		idle = 0
+	}
+	cfg := sessionConfig{
+		window:           srv.WindowSize,
+		inboundWindow:    srv.InboundWindow,
+		responseTimeout:  srv.ResponseTimeout,
+		enquireInterval:  max(srv.EnquireLinkInterval, 0),
+		enquireTimeout:   srv.EnquireLinkTimeout,
+		idleTimeout:      idle,
+		writeTimeout:     srv.WriteTimeout,
+		maxCommandLength: srv.MaxCommandLength,
+		hooks:            srv.Hooks,
+	}
+	setDefault(&cfg.window, DefaultWindowSize)
+	setDefault(&cfg.inboundWindow, DefaultInboundWindow)
+	setDefault(&cfg.responseTimeout, DefaultResponseTimeout)
+	setDefault(&cfg.enquireTimeout, cfg.responseTimeout)
+	setDefault(&cfg.writeTimeout, DefaultWriteTimeout)
+	return cfg
+}
+
+// startConn registers a new connection and starts its goroutine.
+func (srv *Server) startConn(conn net.Conn) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.inShutdown {
+		return false
+	}
+	ss := &ServerSession{srv: srv}
+	s := newSession(srv.ctx, conn, srv.sessionConfig(), srv.logger())
+	s.admit = srv.admit
+	s.serve = func(ctx context.Context, req PDU) PDU {
+		if srv.Handler == nil {
+			return NewResponse(req, StatusSystemError)
+		}
+		return srv.Handler.ServeSMPP(ctx, ss, req)
+	}
+	s.bind = ss.handleBind
+	ss.s = s
+	srv.sessions[ss] = struct{}{}
+	srv.conns.Add(1)
+	go srv.serveConn(ss)
+	return true
+}
+
+// serveConn runs the session's read loop, then waits for the session's
+// other goroutines and removes the session from the server.
+func (srv *Server) serveConn(ss *ServerSession) {
+	defer srv.conns.Done()
+	ss.s.logger().Debug("connection accepted")
+	ss.s.readLoop()
+	ss.s.wait()
+
+	id := ss.SystemID()
+	srv.mu.Lock()
+	delete(srv.sessions, ss)
+	if ss.counted {
+		srv.binds[id]--
+		if srv.binds[id] <= 0 {
+			delete(srv.binds, id)
+		}
+	}
+	srv.mu.Unlock()
+}
+
+// admit enforces the bind states of SMPP 3.4 section 2.3 on the requests
+// an ESME sends other than binds. Before a bind, every request gets
+// ESME_RINVBNDSTS. A bound ESME may send enquire_link and unbind, and
+// submit_sm, submit_multi, data_sm, query_sm, cancel_sm and replace_sm
+// only when bound as transmitter or transceiver. Everything else gets
+// ESME_RINVBNDSTS.
+func (srv *Server) admit(state SessionState, req PDU) CommandStatus {
+	if !state.Bound() && state != SessionUnbinding {
+		return StatusInvalidBindStatus
+	}
+	switch req.CommandID() {
+	case EnquireLinkID:
+		return StatusOK
+	case UnbindID:
+		if state.Bound() {
+			return StatusOK
+		}
+	case SubmitSMID, SubmitMultiID, DataSMID, QuerySMID, CancelSMID, ReplaceSMID:
+		if state.canSubmit() {
+			return StatusOK
+		}
+	}
+	return StatusInvalidBindStatus
+}
+
+// handleBind responds to a bind on the read loop. A bind on a bound session
+// gets ESME_RALYBND and the session stays up. A rejected bind gets its
+// status and the connection closes, so a peer cannot try passwords
+// without reconnecting.
+func (ss *ServerSession) handleBind(req PDU) bool {
+	srv := ss.srv
+	if state := ss.State(); state != SessionOpen {
+		ss.s.reject(req, StatusAlreadyBound)
+		return true
+	}
+	br := bindRequestOf(req, ss.RemoteAddr())
+	status := StatusBindFailed
+	if srv.Authenticator != nil && !srv.shuttingDown() {
+		status = srv.Authenticator.Authenticate(ss.s.ctx, br)
+	}
+	if status == StatusOK && !srv.countBind(ss, br.SystemID) {
+		ss.s.logger().Warn("bind rejected: too many binds for this system_id",
+			zap.String("system_id", br.SystemID), zap.Int("limit", srv.MaxBindsPerSystemID))
+		status = StatusBindFailed
+	}
+
+	resp := NewResponse(req, status)
+	if status == StatusOK {
+		setBindRespFields(resp, srv.SystemID, br.InterfaceVersion)
+		ss.s.mu.Lock()
+		ss.bind = br
+		ss.s.mu.Unlock()
+		ss.s.setSystemID(br.SystemID)
+		// Bound before the response goes out, so that Sessions lists the
+		// session by the time the ESME learns it is bound.
+		ss.s.setState(br.BindType.State())
+	}
+	if err := ss.s.write(resp); err != nil {
+		return false
+	}
+	if status != StatusOK {
+		ss.s.logger().Info("bind rejected",
+			zap.String("system_id", br.SystemID), zap.Stringer("command_status", status))
+		ss.s.close(fmt.Errorf("bind of %q rejected with %v", br.SystemID, status))
+		return false
+	}
+	ss.s.startEnquireLink()
+	return true
+}
+
+// countBind counts a successful bind against the system_id's limit and
+// returns false when the limit is reached.
+func (srv *Server) countBind(ss *ServerSession, systemID string) bool {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.MaxBindsPerSystemID > 0 && srv.binds[systemID] >= srv.MaxBindsPerSystemID {
+		return false
+	}
+	srv.binds[systemID]++
+	ss.counted = true
+	return true
+}
+
+func bindRequestOf(req PDU, remote net.Addr) BindRequest {
+	var b *BindTransmitter
+	bt, _ := bindTypeOf(req.CommandID())
+	switch v := req.(type) {
+	case *BindTransmitter:
+		b = v
+	case *BindReceiver:
+		b = (*BindTransmitter)(v)
+	case *BindTransceiver:
+		b = (*BindTransmitter)(v)
+	}
+	return BindRequest{
+		SystemID:         b.SystemID,
+		Password:         b.Password,
+		SystemType:       b.SystemType,
+		BindType:         bt,
+		InterfaceVersion: b.InterfaceVersion,
+		AddrTON:          b.AddrTON,
+		AddrNPI:          b.AddrNPI,
+		AddressRange:     b.AddressRange,
+		RemoteAddr:       remote,
+	}
+}
+
+// setBindRespFields fills a successful bind response: the server's
+// system_id and, for an ESME that speaks SMPP 3.4 or later, the
+// sc_interface_version TLV (SMPP 3.4 section 5.3.2.25).
+func setBindRespFields(resp PDU, systemID string, esmeVersion uint8) {
+	var r *BindTransmitterResp
+	switch v := resp.(type) {
+	case *BindTransmitterResp:
+		r = v
+	case *BindReceiverResp:
+		r = (*BindTransmitterResp)(v)
+	case *BindTransceiverResp:
+		r = (*BindTransmitterResp)(v)
+	default:
+		return
+	}
+	r.SystemID = systemID
+	if esmeVersion >= InterfaceVersion34 {
+		r.TLVs.SetSCInterfaceVersion(InterfaceVersion34)
+	}
+}
+
+// Shutdown stops the server gracefully: it closes the listeners, sends
+// unbind to every bound session and waits for the unbind_resp and for the
+// running handlers, closes sessions that never bound, and waits for every
+// connection goroutine. When ctx ends first, it closes what is left and
+// returns ctx's error.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	sessions := srv.beginShutdown()
+
+	var wg sync.WaitGroup
+	for _, ss := range sessions {
+		if !ss.State().Bound() {
+			ss.s.close(errors.New("server shutting down"))
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ss.Unbind(ctx); err != nil {
+				ss.s.logger().Warn("unbind at shutdown failed", zap.Error(err))
+			}
+		}()
+	}
+	wg.Wait()
+
+	done := make(chan struct{})
+	go func() {
+		srv.conns.Wait()
+		srv.serving.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		srv.cancelSessions()
+		return nil
+	case <-ctx.Done():
+		srv.closeAll()
+		<-done
+		return fmt.Errorf("smpp: shutdown: %w", ctx.Err())
+	}
+}
+
+// Close closes the listeners and every connection at once, then waits for
+// the connection goroutines. Handlers see their context cancelled.
+func (srv *Server) Close() error {
+	srv.beginShutdown()
+	srv.closeAll()
+	srv.conns.Wait()
+	srv.serving.Wait()
+	return nil
+}
+
+// beginShutdown marks the server as shutting down, closes the listeners
+// and returns the sessions open now.
+func (srv *Server) beginShutdown() []*ServerSession {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	srv.initLocked()
+	srv.inShutdown = true
+	for l := range srv.listeners {
+		_ = (*l).Close()
+		delete(srv.listeners, l)
+	}
+	out := make([]*ServerSession, 0, len(srv.sessions))
+	for ss := range srv.sessions {
+		out = append(out, ss)
+	}
+	return out
+}
+
+func (srv *Server) closeAll() {
+	srv.mu.Lock()
+	sessions := make([]*ServerSession, 0, len(srv.sessions))
+	for ss := range srv.sessions {
+		sessions = append(sessions, ss)
+	}
+	srv.mu.Unlock()
+	srv.cancelSessions()
+	for _, ss := range sessions {
+		ss.s.close(errors.New("server closed"))
+	}
+}
+
+func (srv *Server) cancelSessions() {
+	srv.mu.Lock()
+	cancel := srv.cancel
+	srv.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+}
