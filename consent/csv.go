@@ -1,0 +1,379 @@
+package consent
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// LineError is a problem with one line of an imported CSV file.
+type LineError struct {
+	// Line is the 1-based line number in the file.
+	Line int
+	Err  error
+}
+
+func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// LineSkip is a valid imported row that changed nothing, e.g. an opt-in for
+// a number that opted out.
+type LineSkip struct {
+	Line   int
+	Number string
+	Skip   Skip
+}
+
+// ImportResult summarizes an import.
+type ImportResult struct {
+	// Rows counts the data rows read, header excluded.
+	Rows int
+	// Applied counts rows that changed a record.
+	Applied int
+	// Skipped lists valid rows that changed nothing.
+	Skipped []LineSkip
+	// Errors lists invalid rows, at most maxLineErrors of them. In all,
+	// Rows - Applied - len(Skipped) rows were invalid.
+	Errors []*LineError
+}
+
+// maxLineErrors bounds the line errors kept, so a wrong file cannot fill
+// memory with errors.
+const maxLineErrors = 1000
+
+// maxImportSource bounds the source column, which is kept in the audit
+// trail.
+const maxImportSource = 200
+
+func (r *ImportResult) addError(line int, err error) {
+	if len(r.Errors) < maxLineErrors {
+		r.Errors = append(r.Errors, &LineError{Line: line, Err: err})
+	}
+}
+
+// importChunk is the number of rows applied in one store call when the
+// store implements BatchApplier.
+const importChunk = 500
+
+// ImportCSV imports consent states for one account from CSV rows
+//
+//	number,state,time,source
+//
+// where number is in any format NormalizeNumber reads, state is opted_in,
+// opted_out or voided, time is RFC 3339 (empty means now), and source is a
+// free-text note on where the consent came from (e.g. "web form 2025"),
+// kept in the audit trail. A first row whose first field is "number" is a
+// header. Every row is applied as an EventImport. Like a YES, an imported
+// opt-in never lifts an opt-out, and imports send no replies.
+//
+// Invalid rows are listed in the result and the import goes on. The
+// returned error is for the file as a whole: an unknown account, a read
+// error or a store failure, which stops the import. Rows applied before it
+// stay applied. Stores that implement BatchApplier get the rows in chunks
+// of 500.
+func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (ImportResult, error) {
+	var res ImportResult
+	if _, ok := e.accounts.Account(account); !ok {
+		return res, fmt.Errorf("import consent: account %q: %w", account, ErrUnknownAccount)
+	}
+	var (
+		events []Event
+		lines  []int
+	)
+	flush := func() error {
+		applied, err := e.applyEvents(ctx, events)
+		if err != nil {
+			return fmt.Errorf("lines %d-%d: %w: %w", lines[0], lines[len(lines)-1], ErrStoreUnavailable, err)
+		}
+		for i, a := range applied {
+			if a.Effect.Changed {
+				res.Applied++
+			} else {
+				res.Skipped = append(res.Skipped, LineSkip{Line: lines[i], Number: events[i].Number, Skip: a.Effect.Skip})
+			}
+		}
+		events, lines = events[:0], lines[:0]
+		return nil
+	}
+	err := readCSV(r, 1, 4, func(line int, fields []string) error {
+		res.Rows++
+		ev, err := e.importEvent(account, fields)
+		if err != nil {
+			res.addError(line, err)
+			return nil
+		}
+		events, lines = append(events, ev), append(lines, line)
+		if len(events) < importChunk {
+			return nil
+		}
+		return flush()
+	}, res.addError)
+	if err == nil && len(events) > 0 {
+		err = flush()
+	}
+	if err != nil {
+		return res, fmt.Errorf("import consent for %s: %w", account, err)
+	}
+	return res, nil
+}
+
+// applyEvents applies events in order, in one call when the store
+// implements BatchApplier.
+func (e *Engine) applyEvents(ctx context.Context, events []Event) ([]Applied, error) {
+	if ba, ok := e.store.(BatchApplier); ok {
+		return ba.ApplyBatch(ctx, events)
+	}
+	out := make([]Applied, 0, len(events))
+	for _, ev := range events {
+		a, err := e.store.Apply(ctx, ev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func (e *Engine) importEvent(account string, fields []string) (Event, error) {
+	number, err := e.normalizeNumber(fields[0])
+	if err != nil {
+		return Event{}, err
+	}
+	ev := Event{Kind: EventImport, Account: account, Number: number, Source: SourceImport, Time: e.now()}
+	if len(fields) < 2 || fields[1] == "" {
+		return Event{}, errors.New("missing state (want opted_in, opted_out or voided)")
+	}
+	ev.Import, err = ParseState(strings.ToLower(fields[1]))
+	if err != nil {
+		return Event{}, err
+	}
+	switch ev.Import {
+	case StateOptedIn, StateOptedOut, StateVoided:
+	default:
+		return Event{}, fmt.Errorf("state %s cannot be imported (want opted_in, opted_out or voided): "+
+			"optgate records requests only when it sends them", ev.Import)
+	}
+	if len(fields) >= 3 && fields[2] != "" {
+		ev.Time, err = time.Parse(time.RFC3339, fields[2])
+		if err != nil {
+			return Event{}, fmt.Errorf("invalid time %q (want RFC 3339, e.g. 2025-06-01T14:00:00Z)", fields[2])
+		}
+	}
+	if len(fields) == 4 {
+		if len(fields[3]) > maxImportSource {
+			return Event{}, fmt.Errorf("source is %d bytes long; the maximum is %d", len(fields[3]), maxImportSource)
+		}
+		ev.Text = fields[3]
+	}
+	return ev, nil
+}
+
+// voidedRow is one valid row of a list of voided numbers.
+type voidedRow struct {
+	line   int
+	number string
+	at     time.Time
+	note   string
+}
+
+// ImportVoided voids the consent of reassigned or disconnected numbers, for
+// every account listed. Rows are
+//
+//	number[,time[,reason]]
+//
+// with time in RFC 3339 (empty means now) and reason a free-text note such
+// as "reassigned" or "disconnected", kept in the audit trail. A first row
+// whose first field is "number" is a header. A pair without a record is
+// left alone, because without consent there is nothing to void. Rows are
+// read in chunks of 500, with one GetMany per chunk to find the pairs that
+// have a record.
+//
+// A reassigned number belongs to someone new for every business, so the
+// daemon passes all its account ids.
+func (e *Engine) ImportVoided(ctx context.Context, r io.Reader, accounts []string) (ImportResult, error) {
+	var res ImportResult
+	for _, a := range accounts {
+		if a == "" || strings.IndexByte(a, 0) >= 0 {
+			return res, fmt.Errorf("import voided numbers: invalid account id %q", a)
+		}
+	}
+	var rows []voidedRow
+	flush := func() error {
+		err := e.voidRows(ctx, rows, accounts, &res)
+		rows = rows[:0]
+		return err
+	}
+	err := readCSV(r, 1, 3, func(line int, fields []string) error {
+		res.Rows++
+		row, err := e.voidRow(line, fields)
+		if err != nil {
+			res.addError(line, err)
+			return nil
+		}
+		if rows = append(rows, row); len(rows) < importChunk {
+			return nil
+		}
+		return flush()
+	}, res.addError)
+	if err == nil && len(rows) > 0 {
+		err = flush()
+	}
+	if err != nil {
+		return res, fmt.Errorf("import voided numbers: %w", err)
+	}
+	return res, nil
+}
+
+// voidRows applies a void to every pair of the rows' numbers and the
+// accounts that has a record, and counts the rows in res.
+func (e *Engine) voidRows(ctx context.Context, rows []voidedRow, accounts []string, res *ImportResult) error {
+	keys := make([]Key, 0, len(rows)*len(accounts))
+	for _, row := range rows {
+		for _, a := range accounts {
+			keys = append(keys, Key{Account: a, Number: row.number})
+		}
+	}
+	recs, err := e.store.GetMany(ctx, keys)
+	if err == nil && len(recs) != len(keys) {
+		err = errShortBatch
+	}
+	if err != nil {
+		return fmt.Errorf("lines %d-%d: %w: %w", rows[0].line, rows[len(rows)-1].line, ErrStoreUnavailable, err)
+	}
+
+	var events []Event
+	var eventRow []int
+	found := make([]bool, len(rows))
+	for i, rec := range recs {
+		if rec.IsZero() {
+			continue
+		}
+		row := i / len(accounts)
+		found[row] = true
+		events = append(events, Event{Kind: EventVoid, Account: keys[i].Account, Number: keys[i].Number,
+			Text: rows[row].note, Source: SourceImport, Time: rows[row].at})
+		eventRow = append(eventRow, row)
+	}
+	applied, err := e.applyEvents(ctx, events)
+	if err != nil {
+		return fmt.Errorf("lines %d-%d: %w: %w", rows[0].line, rows[len(rows)-1].line, ErrStoreUnavailable, err)
+	}
+	changed := make([]bool, len(rows))
+	for i, a := range applied {
+		changed[eventRow[i]] = changed[eventRow[i]] || a.Effect.Changed
+	}
+
+	for i, row := range rows {
+		switch {
+		case changed[i]:
+			res.Applied++
+		case found[i]:
+			res.Skipped = append(res.Skipped, LineSkip{Line: row.line, Number: row.number, Skip: SkipAlreadyVoided})
+		default:
+			res.Skipped = append(res.Skipped, LineSkip{Line: row.line, Number: row.number, Skip: SkipNoRecord})
+		}
+	}
+	return nil
+}
+
+func (e *Engine) voidRow(line int, fields []string) (voidedRow, error) {
+	number, err := e.normalizeNumber(fields[0])
+	if err != nil {
+		return voidedRow{}, err
+	}
+	row := voidedRow{line: line, number: number, at: e.now(), note: "reassigned or disconnected"}
+	if len(fields) >= 2 && fields[1] != "" {
+		row.at, err = time.Parse(time.RFC3339, fields[1])
+		if err != nil {
+			return voidedRow{}, fmt.Errorf("invalid time %q (want RFC 3339, e.g. 2025-06-01T14:00:00Z)", fields[1])
+		}
+	}
+	if len(fields) == 3 && fields[2] != "" {
+		if len(fields[2]) > maxImportSource {
+			return voidedRow{}, fmt.Errorf("reason is %d bytes long; the maximum is %d", len(fields[2]), maxImportSource)
+		}
+		row.note = fields[2]
+	}
+	return row, nil
+}
+
+// readCSV calls row for every data row with between minFields and
+// maxFields fields, trimmed of surrounding spaces, and lineErr for every
+// malformed row. A first row whose first field is "number" (any case) is a
+// header and skipped. Blank lines are skipped. readCSV stops at the first
+// error row returns.
+func readCSV(r io.Reader, minFields, maxFields int, row func(line int, fields []string) error,
+	lineErr func(line int, err error)) error {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	first := true
+	for {
+		rec, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		line, _ := cr.FieldPos(0)
+		var parseErr *csv.ParseError
+		if errors.As(err, &parseErr) {
+			lineErr(parseErr.StartLine, fmt.Errorf("malformed CSV: %w", parseErr.Err))
+			first = false
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("read CSV: %w", err)
+		}
+		for i := range rec {
+			rec[i] = strings.TrimSpace(rec[i])
+		}
+		if first && strings.EqualFold(rec[0], "number") {
+			first = false
+			continue
+		}
+		first = false
+		if len(rec) < minFields || len(rec) > maxFields {
+			lineErr(line, fmt.Errorf("%d fields, want %d to %d", len(rec), minFields, maxFields))
+			continue
+		}
+		if err := row(line, rec); err != nil {
+			return err
+		}
+	}
+}
+
+// ExportCSV writes every record of the account as CSV rows
+//
+//	number,state,time,source
+//
+// after a header row, where time is the last change in RFC 3339 (UTC) and
+// source the channel of that change. Rows come in the store's order. The
+// states opted_in, opted_out and voided can be imported again with
+// ImportCSV.
+func (e *Engine) ExportCSV(ctx context.Context, account string, w io.Writer) error {
+	cw := csv.NewWriter(w)
+	if err := cw.Write([]string{"number", "state", "time", "source"}); err != nil {
+		return fmt.Errorf("export consent for %s: %w", account, err)
+	}
+	row := make([]string, 4)
+	err := e.store.Records(ctx, account, func(number string, rec Record) error {
+		row[0], row[1], row[2], row[3] = number, rec.State.String(), "", rec.Source.String()
+		if !rec.Updated.IsZero() {
+			row[2] = rec.Updated.UTC().Format(time.RFC3339Nano)
+		}
+		return cw.Write(row)
+	})
+	if err != nil {
+		return fmt.Errorf("export consent for %s: %w", account, err)
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("export consent for %s: %w", account, err)
+	}
+	return nil
+}
