@@ -157,7 +157,7 @@ func ParseReceipt(text string) (Receipt, error) {
 		if i+1 < len(firsts) {
 			end = firsts[i+1].start
 		}
-		values[m.field] = strings.TrimSpace(text[m.valueStart:end])
+		values[m.field] = strings.TrimFunc(text[m.valueStart:end], isReceiptSpaceRune)
 	}
 
 	r := Receipt{
@@ -265,13 +265,20 @@ func matchFold(text string, i int, word string) (int, bool) {
 // key may start after it.
 func isReceiptSpace(before string) bool {
 	r, _ := utf8.DecodeLastRuneInString(before)
+	return isReceiptSpaceRune(r)
+}
+
+// isReceiptSpaceRune reports whether r separates receipt fields: Unicode
+// white space or NUL, which some SMSCs put between fields. Keys, values and
+// tokens all use this one definition, so a value never keeps a separator
+// that would start a key when the receipt is written out and read again.
+func isReceiptSpaceRune(r rune) bool {
 	return r == 0 || unicode.IsSpace(r)
 }
 
-// firstToken returns value up to its first white space, using the same
-// definition of white space as strings.TrimSpace.
+// firstToken returns value up to its first field separator.
 func firstToken(value string) string {
-	if i := strings.IndexFunc(value, unicode.IsSpace); i >= 0 {
+	if i := strings.IndexFunc(value, isReceiptSpaceRune); i >= 0 {
 		return value[:i]
 	}
 	return value
