@@ -6,9 +6,19 @@ import "testing"
 // parse but a key of its own once the receipt was written out and parsed
 // again. Found by FuzzParseReceipt.
 func TestRegressionReceiptNULSeparator(t *testing.T) {
-	_, err := ParseReceipt("id:0 teXt: stAt:\x00teXt:")
-	if err == nil {
-		t.Fatalf("ParseReceipt accepted a receipt whose stat value is only a NUL separator")
+	first, err := ParseReceipt("id:0 teXt: stAt:\x00teXt:")
+	if err != nil {
+		t.Fatalf("ParseReceipt: %v", err)
+	}
+	again, err := ParseReceipt(first.String())
+	if err != nil {
+		t.Fatalf("ParseReceipt(%q): %v", first.String(), err)
+	}
+	if again.ID != first.ID {
+		t.Errorf("ID after round trip = %q, want %q", again.ID, first.ID)
+	}
+	if again.Stat != first.Stat {
+		t.Errorf("Stat after round trip = %q, want %q", again.Stat, first.Stat)
 	}
 
 	r, err := ParseReceipt("id:00B8BE19\x00stat:DELIVRD\x00err:000\x00text:hi")
