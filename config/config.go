@@ -113,6 +113,12 @@ type Simulator struct {
 	// Addr is the TCP host:port the simulator listens on.
 	// Default: 127.0.0.1:2776.
 	Addr string `yaml:"addr"`
+	// ControlAddr is the TCP host:port of the simulator's HTTP control
+	// endpoint (inject MO, list submitted messages, change behaviour), as
+	// used by `optgate smsc-sim inject` and `optgate smsc-sim messages`.
+	// Empty turns it off. Default: empty in a file, 127.0.0.1:2777 in
+	// Default.
+	ControlAddr string `yaml:"control_addr"`
 	// SystemID is the system_id the simulator accepts in bind requests, at
 	// most 15 characters (SMPP 3.4 section 4.1.1). Default: optgate.
 	SystemID string `yaml:"system_id"`

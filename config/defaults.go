@@ -10,6 +10,7 @@ const (
 	DefaultSIPAddr       = "127.0.0.1:5060"
 	DefaultSIPTLSAddr    = "127.0.0.1:5061"
 	DefaultSimulatorAddr = "127.0.0.1:2776"
+	DefaultControlAddr   = "127.0.0.1:2777"
 	DefaultRedisAddr     = "127.0.0.1:6379"
 	DefaultEmbeddedPath  = "./data/optgate.db"
 )

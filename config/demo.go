@@ -30,6 +30,7 @@ const (
 func Default() *Config {
 	c := newDefaults()
 	c.Listeners.Simulator.Enabled = true
+	c.Listeners.Simulator.ControlAddr = DefaultControlAddr
 
 	sim := Carrier{}
 	elementDefaults(&sim)

@@ -89,6 +89,9 @@ func (v *validator) listeners(l *Listeners) {
 		if v.listenAddr("listeners.simulator.addr", s.Addr) {
 			useTCP("listeners.simulator.addr", s.Addr)
 		}
+		if s.ControlAddr != "" && v.listenAddr("listeners.simulator.control_addr", s.ControlAddr) {
+			useTCP("listeners.simulator.control_addr", s.ControlAddr)
+		}
 		v.smppString("listeners.simulator.system_id", s.SystemID, 15, true)
 		v.smppString("listeners.simulator.password", s.Password, 8, false)
 		if s.ReceiptDelay < 0 {
