@@ -1,0 +1,189 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/optgate/optgate/smpp"
+)
+
+// authenticate is the smpp.Authenticator of the business server. It holds
+// back a bind from an address that failed to bind shortly before, checks
+// the credentials against the account registry and reserves one of the
+// system_id's max_binds slots. Every credential failure answers
+// ESME_RINVPASWD, so a caller cannot tell an unknown system_id from a
+// wrong password; a full bind limit answers ESME_RBINDFAIL.
+func (e *ESMEServer) authenticate(ctx context.Context, req smpp.BindRequest) smpp.CommandStatus {
+	host := hostOf(req.RemoteAddr)
+	log := e.log.With(
+		zap.String("system_id", req.SystemID),
+		zap.Stringer("bind_type", req.BindType),
+		zap.String("remote_host", host))
+	if d := e.guard.delay(host); d > 0 {
+		e.cfg.Metrics.bindDelayed()
+		log.Debug("bind held back after earlier failures from the address", zap.Duration("delay", d))
+		if !e.sleep(ctx, d) {
+			return smpp.StatusBindFailed
+		}
+	}
+
+	id, err := e.cfg.Backend().Registry.AuthenticateESME(req.SystemID, req.Password)
+	if err != nil {
+		e.guard.failed(host)
+		e.cfg.Metrics.rejected(rejectCredentials)
+		log.Info("bind rejected: unknown system_id or wrong password")
+		return smpp.StatusInvalidPassword
+	}
+	e.guard.succeeded(host)
+	if !e.slots.reserve(id) {
+		e.cfg.Metrics.rejected(rejectBindLimit)
+		log.Warn("bind rejected: max_binds reached", zap.Int("max_binds", id.MaxBinds))
+		return smpp.StatusBindFailed
+	}
+	log.Info("business bound", zap.String("account", id.Account))
+	return smpp.StatusOK
+}
+
+// hostOf returns the IP of a remote address, or its whole text when it
+// has no port.
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// bindGuard slows binds from addresses that failed to bind recently: the
+// n-th attempt after n-1 failures in a row waits base·2^(n-2), up to max,
+// so guessing passwords costs time per guess even across reconnects.
+// Failures older than memory are forgotten.
+type bindGuard struct {
+	base, max, memory time.Duration
+	now               func() time.Time
+	// limit bounds the addresses tracked, so a flood from many addresses
+	// cannot grow the map without end.
+	limit int
+
+	mu       sync.Mutex
+	failures map[string]bindFailures
+}
+
+type bindFailures struct {
+	count int
+	last  time.Time
+}
+
+func newBindGuard(base, maxDelay, memory time.Duration, now func() time.Time) *bindGuard {
+	return &bindGuard{base: base, max: maxDelay, memory: memory, now: now, limit: 10000,
+		failures: map[string]bindFailures{}}
+}
+
+// delay returns how long the next bind from host waits.
+func (g *bindGuard) delay(host string) time.Duration {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	f, ok := g.failures[host]
+	if !ok {
+		return 0
+	}
+	if g.now().Sub(f.last) > g.memory {
+		delete(g.failures, host)
+		return 0
+	}
+	d := g.base
+	for i := 1; i < f.count && d < g.max; i++ {
+		d *= 2
+	}
+	return min(d, g.max)
+}
+
+func (g *bindGuard) failed(host string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	now := g.now()
+	if _, ok := g.failures[host]; !ok && len(g.failures) >= g.limit {
+		g.evict(now)
+	}
+	f := g.failures[host]
+	f.count++
+	f.last = now
+	g.failures[host] = f
+}
+
+func (g *bindGuard) succeeded(host string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.failures, host)
+}
+
+// evict removes the forgotten entries, or one arbitrary entry when none
+// is old enough. The caller holds g.mu.
+func (g *bindGuard) evict(now time.Time) {
+	removed := false
+	for host, f := range g.failures {
+		if now.Sub(f.last) > g.memory {
+			delete(g.failures, host)
+			removed = true
+		}
+	}
+	if removed {
+		return
+	}
+	for host := range g.failures {
+		delete(g.failures, host)
+		return
+	}
+}
+
+// bindSlots counts the sessions of each system_id, from a successful
+// authentication to the session's close, and remembers which account each
+// system_id belongs to.
+type bindSlots struct {
+	mu    sync.Mutex
+	count map[string]int
+	ids   map[string]ESMEIdentity
+}
+
+func newBindSlots() *bindSlots {
+	return &bindSlots{count: map[string]int{}, ids: map[string]ESMEIdentity{}}
+}
+
+// reserve takes a slot for id and reports false when its MaxBinds are
+// taken.
+func (s *bindSlots) reserve(id ESMEIdentity) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.count[id.SystemID] >= max(id.MaxBinds, 1) {
+		return false
+	}
+	s.count[id.SystemID]++
+	s.ids[id.SystemID] = id
+	return true
+}
+
+// release frees a slot of systemID when one of its sessions closes.
+func (s *bindSlots) release(systemID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.count[systemID] <= 1 {
+		delete(s.count, systemID)
+		return
+	}
+	s.count[systemID]--
+}
+
+// identity returns the identity a system_id last authenticated as.
+func (s *bindSlots) identity(systemID string) (ESMEIdentity, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.ids[systemID]
+	return id, ok
+}
