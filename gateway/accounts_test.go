@@ -167,15 +167,3 @@ func TestNewRegistryErrors(t *testing.T) {
 		})
 	}
 }
-
-func TestMaskNumber(t *testing.T) {
-	for in, want := range map[string]string{
-		"+12015550101": "+1201555**01",
-		"+4420":        "+**20",
-		"123":          "****",
-	} {
-		if got := MaskNumber(in); got != want {
-			t.Errorf("MaskNumber(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -147,6 +147,7 @@ func (a *HTTPAPI) routes() *http.ServeMux {
 	handle := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, a.instrument(pattern, h)) }
 
 	handle("POST /v1/messages", a.authed(accessSend, a.postMessage))
+	handle("GET /v1/messages/{id}", a.authed(accessRead, a.getMessage))
 	handle("POST /v1/optin-requests", a.authed(accessSend, a.postOptInRequest))
 	handle("GET /v1/consent/{number}", a.authed(accessRead, a.getConsent))
 	handle("GET /v1/consent/{number}/evidence", a.authed(accessRead, a.getEvidence))

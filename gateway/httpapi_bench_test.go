@@ -45,3 +45,23 @@ func BenchmarkHTTPBlockedMessage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHTTPMessageStatus measures GET /v1/messages/{id} for a
+// delivered message: the token check (cached), one read of the id map
+// and the JSON response.
+func BenchmarkHTTPMessageStatus(b *testing.B) {
+	f := newAPIFixture(b, apiOptions{})
+	f.setState("acme", apiSubscriber, consent.StateOptedIn)
+	id := f.sendForStatus("hi")
+	f.carrierReceipt("id:C0001 stat:DELIVRD err:000")
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodGet, "/v1/messages/"+id, nil)
+		r.Header.Set("Authorization", "Bearer "+apiAcmeToken)
+		w := httptest.NewRecorder()
+		f.api.ServeHTTP(w, r)
+		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"state":"delivered"`) {
+			b.Fatalf("status %d: %s", w.Code, w.Body.String())
+		}
+	}
+}

@@ -21,6 +21,7 @@ const (
 	codeUnauthorized         = Code("unauthorized")
 	codeForbidden            = Code("forbidden")
 	codeNotFound             = Code("not_found")
+	codeMessageNotFound      = Code("message_not_found")
 	codeMethodNotAllowed     = Code("method_not_allowed")
 	codeBodyTooLarge         = Code("body_too_large")
 	codeUnsupportedMediaType = Code("unsupported_media_type")
@@ -35,6 +36,7 @@ var httpOnlyStatus = map[Code]int{
 	codeUnauthorized:         http.StatusUnauthorized,
 	codeForbidden:            http.StatusForbidden,
 	codeNotFound:             http.StatusNotFound,
+	codeMessageNotFound:      http.StatusNotFound,
 	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	codeBodyTooLarge:         http.StatusRequestEntityTooLarge,
 	codeUnsupportedMediaType: http.StatusUnsupportedMediaType,

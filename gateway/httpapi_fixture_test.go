@@ -135,6 +135,8 @@ type apiFixture struct {
 	registry *Registry
 	link     *apiLink
 	prom     *prometheus.Registry
+	store    *BoltStore
+	receipts *ReceiptService
 
 	mu       sync.Mutex
 	now      time.Time
@@ -209,6 +211,10 @@ func newAPIFixture(t testing.TB, opts apiOptions) *apiFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
+	f.store = store
+	if f.receipts, err = NewReceiptService(ReceiptConfig{Router: router, Store: store, Now: f.clock}); err != nil {
+		t.Fatal(err)
+	}
 	cs, err := consent.OpenBolt(filepath.Join(dir, "consent.db"), consent.BoltOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +225,7 @@ func newAPIFixture(t testing.TB, opts apiOptions) *apiFixture {
 		t.Fatal(err)
 	}
 	mt, err := NewMTService(MTConfig{Registry: f.registry, Router: router, Links: StaticLinks{"sim": f.link},
-		Engine: f.engine, Store: store, Now: f.clock})
+		Engine: f.engine, Store: store, Receipts: f.receipts, Now: f.clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,12 @@
 package gateway
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"unicode"
-
-	"go.uber.org/zap"
 
 	"github.com/optgate/optgate/consent"
 )
@@ -66,6 +65,39 @@ func (a *HTTPAPI) postMessage(w http.ResponseWriter, r *http.Request, c caller) 
 	})
 }
 
+// messageIDForm is the form of optgate's message ids: at most 64
+// letters, digits, '-' and '_'.
+var messageIDForm = regexp.MustCompile(`^[0-9A-Za-z_-]{1,64}$`)
+
+// getMessage returns the status of a message the account sent. An id of
+// another account gets the 404 of an unknown one.
+func (a *HTTPAPI) getMessage(w http.ResponseWriter, r *http.Request, c caller) {
+	id := r.PathValue("id")
+	if !messageIDForm.MatchString(id) {
+		a.writeError(w, r, fieldError("id", invalidMessageID(id)))
+		return
+	}
+	st, err := a.services.Load().MT.MessageStatus(r.Context(), c.account, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		a.writeError(w, r, apiErrorFor(codeMessageNotFound, fmt.Sprintf(
+			"account %s sent no message %s in the time optgate keeps message states (7 days by default)",
+			c.account, id)))
+		return
+	case err != nil:
+		a.writeError(w, r, apiErrorFromStatus(StatusFor(CodeInternal), err))
+		return
+	}
+	a.writeJSON(w, r, http.StatusOK, st)
+}
+
+func invalidMessageID(id string) string {
+	if len(id) > 64 {
+		return fmt.Sprintf("the message id is %d bytes long; optgate's ids have at most 64", len(id))
+	}
+	return fmt.Sprintf("invalid message id %q: optgate's ids are letters, digits, '-' and '_'", id)
+}
+
 // optInRequestBody is the body of POST /v1/optin-requests.
 type optInRequestBody struct {
 	To string `json:"to"`
@@ -85,11 +117,11 @@ type optInResponse struct {
 	Segments  int    `json:"segments"`
 	// Request is 1 for the first request to the number and 2 for the
 	// second and last.
-	Request int `json:"request,omitempty"`
+	Request int `json:"request"`
 	// Text is the request as sent, From and To the numbers in E.164 form.
-	Text string `json:"text,omitempty"`
-	From string `json:"from,omitempty"`
-	To   string `json:"to,omitempty"`
+	Text string `json:"text"`
+	From string `json:"from"`
+	To   string `json:"to"`
 }
 
 // requestSources are the channels an opt-in request may name.
@@ -117,8 +149,7 @@ func (a *HTTPAPI) postOptInRequest(w http.ResponseWriter, r *http.Request, c cal
 		return
 	}
 
-	services := a.services.Load()
-	res, err := services.MT.RequestOptIn(r.Context(), OptInRequest{
+	res, err := a.services.Load().MT.RequestOptIn(r.Context(), OptInRequest{
 		Account: c.account, TollFree: req.From, To: req.To, Source: source,
 		RegisteredDelivery: req.RegisteredDelivery, ClientRef: req.ClientRef,
 	})
@@ -126,46 +157,10 @@ func (a *HTTPAPI) postOptInRequest(w http.ResponseWriter, r *http.Request, c cal
 		a.writeError(w, r, apiErrorFromGateway(err))
 		return
 	}
-	out := optInResponse{MessageID: res.MessageID, Segments: res.Segments}
-	entry, sequence, err := sentRequest(r.Context(), services.Engine, c.account, req.To, res.MessageID)
-	if err != nil {
-		// The request went out, so the response is still a success.
-		a.log.Warn("reading back a sent opt-in request failed; the response lacks its text",
-			zap.String("message_id", res.MessageID),
-			zap.Error(err))
-	} else {
-		out.Request, out.Text, out.From, out.To = sequence, entry.Text, entry.TollFree, entry.Number
-	}
-	a.writeJSON(w, r, http.StatusAccepted, out)
-}
-
-// sentRequest finds the audit entry of the opt-in request sent as
-// messageID, and its place (1 or 2) in the request limit.
-//
-// TODO: MTService.RequestOptIn does not return the rendered text and the
-// sequence, so they are read back from the audit trail at the cost of a
-// second store read.
-func sentRequest(ctx context.Context, engine *consent.Engine, account, to, messageID string) (
-	consent.AuditEntry, int, error) {
-	ev, err := engine.Evidence(ctx, account, to)
-	if err != nil {
-		return consent.AuditEntry{}, 0, err
-	}
-	// Record.Requests counts the requests since the record was created or
-	// last voided, so the count restarts at every void.
-	count := 0
-	for _, e := range ev.Entries {
-		switch e.Outcome {
-		case consent.OutcomeVoided:
-			count = 0
-		case consent.OutcomeRequested:
-			count++
-		}
-		if e.Event == consent.EventRequest && slices.Contains(e.MessageIDs, messageID) {
-			return e, count, nil
-		}
-	}
-	return consent.AuditEntry{}, 0, fmt.Errorf("no audit entry of account %s names message %s", account, messageID)
+	a.writeJSON(w, r, http.StatusAccepted, optInResponse{
+		MessageID: res.MessageID, Segments: res.Segments, Request: res.Request,
+		Text: res.Text, From: res.From, To: res.To,
+	})
 }
 
 // fieldError is an invalid_request error about one field.

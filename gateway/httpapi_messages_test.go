@@ -3,6 +3,7 @@ package gateway
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -293,5 +294,106 @@ func TestHTTPOptInRequestSourceRecorded(t *testing.T) {
 	}
 	if len(ev.Entries) != 1 || ev.Entries[0].Source != consent.SourceSIP {
 		t.Errorf("audit entries = %+v, want one request with source sip", ev.Entries)
+	}
+}
+
+// sendForStatus sends a text from acme with receipts requested and returns
+// its message id.
+func (f *apiFixture) sendForStatus(text string) string {
+	f.t.Helper()
+	w := f.post("/v1/messages", apiAcmeToken,
+		fmt.Sprintf(`{"from":%q,"to":%q,"text":%q,"registered_delivery":1}`, apiAcmeTF, apiSubscriber, text))
+	if w.Code != http.StatusAccepted {
+		f.t.Fatalf("send: status = %d; body %s", w.Code, w.Body.String())
+	}
+	var res messageResponse
+	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil {
+		f.t.Fatal(err)
+	}
+	return res.MessageID
+}
+
+// carrierReceipt hands a receipt text from carrier sim to the receipt
+// service.
+func (f *apiFixture) carrierReceipt(text string) {
+	f.t.Helper()
+	st := f.receipts.handle(f.ctx, "sim", incoming{coding: smpp.CodingDefault, data: []byte(text)})
+	if st != smpp.StatusOK {
+		f.t.Fatalf("receipt %q: status %v, want ESME_ROK", text, st)
+	}
+}
+
+func TestHTTPMessageStatus(t *testing.T) {
+	f := newAPIFixture(t, apiOptions{})
+	f.setState("acme", apiSubscriber, consent.StateOptedIn)
+	id := f.sendForStatus("Your cleaning is at 3pm.")
+
+	w := f.get("/v1/messages/"+id, apiAcmeToken)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status = %d, want 200; body %s", w.Code, w.Body.String())
+	}
+	st := decodeAPIBody[MessageStatus](t, w)
+	if st.MessageID != id || st.State != "submitted" || st.Final {
+		t.Errorf("before the receipt: id %q state %q final %v, want %s submitted", st.MessageID, st.State, st.Final, id)
+	}
+	if len(st.Parts) != 1 || st.Parts[0].CarrierID != "C0001" || st.Parts[0].State != "submitted" {
+		t.Errorf("parts = %+v, want C0001 submitted", st.Parts)
+	}
+
+	f.carrierReceipt("id:C0001 sub:001 dlvrd:001 submit date:2603101500 done date:2603101500 stat:DELIVRD err:000")
+	w = f.get("/v1/messages/"+id, apiAcmeToken)
+	raw := map[string]any{}
+	if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil {
+		t.Fatalf("body is not JSON: %v", err)
+	}
+	for key, want := range map[string]any{
+		"state": "delivered", "final": true, "stat": "DELIVRD", "err": "000", "from": apiAcmeTF, "to": apiSubscriber,
+		"carrier": "sim", "registered_delivery": 1.0, "receipt_policy": "worst", "segments": 1.0,
+		"accepted_segments": 1.0, "done_date": "2026-03-10T15:00:00Z", "receipt_received": "2026-03-10T15:00:00Z",
+	} {
+		if raw[key] != want {
+			t.Errorf("%s = %#v, want %#v; body %s", key, raw[key], want, w.Body.String())
+		}
+	}
+}
+
+func TestHTTPMessageStatusErrors(t *testing.T) {
+	f := newAPIFixture(t, apiOptions{})
+	f.setState("acme", apiSubscriber, consent.StateOptedIn)
+	id := f.sendForStatus("hello")
+
+	wantAPIError(t, f.get("/v1/messages/"+id, apiGlobexToken), http.StatusNotFound, codeMessageNotFound)
+	wantAPIError(t, f.get("/v1/messages/0123456789abcdef", apiAcmeToken), http.StatusNotFound, codeMessageNotFound)
+	wantAPIError(t, f.get("/v1/messages/"+id+"?account=globex", apiOperatorToken), http.StatusNotFound,
+		codeMessageNotFound)
+	body := wantAPIError(t, f.get("/v1/messages/"+id, apiOperatorToken), http.StatusBadRequest, codeInvalidRequest)
+	if body.Error.Field != "account" {
+		t.Errorf("operator without ?account=: field %q, want account", body.Error.Field)
+	}
+	wantAPIError(t, f.get("/v1/messages/"+id, ""), http.StatusUnauthorized, codeUnauthorized)
+	for _, bad := range []string{"abc%21", strings.Repeat("a", 65), "a%20b"} {
+		body := wantAPIError(t, f.get("/v1/messages/"+bad, apiAcmeToken), http.StatusBadRequest, codeInvalidRequest)
+		if body.Error.Field != "id" {
+			t.Errorf("id %q: field %q, want id", bad, body.Error.Field)
+		}
+	}
+
+	w := f.get("/v1/messages/"+id+"?account=acme", apiOperatorToken)
+	if w.Code != http.StatusOK {
+		t.Errorf("operator with ?account=acme: status %d, want 200; body %s", w.Code, w.Body.String())
+	}
+}
+
+func TestHTTPMessageStatusOptInRequest(t *testing.T) {
+	f := newAPIFixture(t, apiOptions{})
+	w := f.post("/v1/optin-requests", apiAcmeToken, `{"to":"+12015550101","registered_delivery":1}`)
+	if w.Code != http.StatusAccepted {
+		t.Fatalf("status = %d; body %s", w.Code, w.Body.String())
+	}
+	req := decodeAPIBody[optInResponse](t, w)
+	f.carrierReceipt("id:C0001 stat:UNDELIV err:001")
+	st := decodeAPIBody[MessageStatus](t, f.get("/v1/messages/"+req.MessageID, apiAcmeToken))
+	if st.State != "undeliverable" || st.To != apiSubscriber {
+		t.Errorf("opt-in request status: state %q to %s, want undeliverable to %s", st.State, st.To, apiSubscriber)
 	}
 }

@@ -41,7 +41,11 @@ type MessageRecord struct {
 	// dropped.
 	Failed bool `json:"failed,omitempty"`
 	// Reported is set once the policy reported a final state.
-	Reported  bool      `json:"reported,omitempty"`
+	Reported bool `json:"reported,omitempty"`
+	// Blocked is the consent block of a message that was never sent, for
+	// an account that gets blocks as REJECTD receipts. Such a record has
+	// no carrier and no segments.
+	Blocked   Code      `json:"blocked,omitempty"`
 	Submitted time.Time `json:"submitted"`
 	// Expires is when the entry may be deleted.
 	Expires time.Time `json:"expires"`
@@ -88,9 +92,10 @@ type ReceiptFunc func(rec *MessageRecord, segment int, r CarrierReceipt) []Item
 // use, and every method must make its change durable before it returns.
 type IDMap interface {
 	// PutMessage stores rec and indexes every segment's keys under
-	// rec.Carrier. In the same atomic step it applies, through match, the
-	// unmatched receipts kept for those keys, queues the items match
-	// returns and returns them.
+	// rec.Carrier, which may be empty only when rec has no segments. In
+	// the same atomic step it applies, through match, the unmatched
+	// receipts kept for those keys, queues the items match returns and
+	// returns them.
 	PutMessage(ctx context.Context, rec MessageRecord, match ReceiptFunc) ([]Item, error)
 
 	// Message returns the record of an optgate id, or ErrNotFound.

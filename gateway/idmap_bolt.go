@@ -38,7 +38,7 @@ func expiryKey(t time.Time, id string) []byte {
 
 // PutMessage implements IDMap.
 func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match ReceiptFunc) ([]Item, error) {
-	if rec.ID == "" || rec.Carrier == "" {
+	if rec.ID == "" || (rec.Carrier == "" && len(rec.Segments) > 0) {
 		return nil, fmt.Errorf("put message: missing id or carrier")
 	}
 	var items []Item

@@ -3,20 +3,51 @@ package gateway
 import (
 	"sync/atomic"
 	"time"
+
+	"github.com/nyaruka/phonenumbers"
 )
 
-// MaskNumber hides two digits of a subscriber number for logs, because
-// phone numbers are personal data: "+12015550101" becomes "+1201555**01".
-// The area and exchange stay readable for tracing a route. Numbers shorter
-// than five characters are masked whole.
+// MaskNumber hides a subscriber number for logs, because phone numbers are
+// personal data. It keeps the "+" and country code of an E.164 number and
+// the last four digits, and writes one '*' for every other character:
+// "+12015550101" becomes "+1******0101". A number too short for that
+// shows at most half of what follows the country code, so "+4420" becomes
+// "+44*0". A number without a known country code keeps only its tail.
 func MaskNumber(number string) string {
-	if len(number) < 5 {
-		return "****"
+	prefix := countryPrefix(number)
+	rest := []rune(number[len(prefix):])
+	keep := min(4, len(rest)/2)
+	masked := make([]rune, 0, len(number))
+	masked = append(masked, []rune(prefix)...)
+	for i, r := range rest {
+		if i < len(rest)-keep {
+			r = '*'
+		}
+		masked = append(masked, r)
 	}
-	b := []byte(number)
-	n := len(b)
-	b[n-4], b[n-3] = '*', '*'
-	return string(b)
+	return string(masked)
+}
+
+// countryPrefix returns the "+" and country calling code that start an
+// E.164 number, or "". Calling codes have one to three digits and no
+// assigned code is the prefix of another, so the first one that matches
+// is the number's.
+func countryPrefix(number string) string {
+	if len(number) < 2 || number[0] != '+' {
+		return ""
+	}
+	code := 0
+	for i := 1; i <= 3 && i < len(number); i++ {
+		c := number[i]
+		if c < '0' || c > '9' {
+			return ""
+		}
+		code = code*10 + int(c-'0')
+		if phonenumbers.GetRegionCodeForCountryCode(code) != phonenumbers.UNKNOWN_REGION {
+			return number[:i+1]
+		}
+	}
+	return ""
 }
 
 // numberMasker returns MaskNumber, or the identity when masking is off.

@@ -250,6 +250,19 @@ func (s *MTService) blocked(ctx context.Context, mt MT, from, to string, reason 
 		return Result{}, &Error{Code: code, Err: err}
 	}
 	s.cfg.Notify(acct.ID)
+
+	// The record serves the status lookup only, so a failure to write it
+	// does not undo the block's receipt.
+	rec := MessageRecord{
+		ID: id, Account: acct.ID, From: from, To: to, RegisteredDelivery: mt.RegisteredDelivery,
+		ClientRef: mt.ClientRef, Blocked: code, Submitted: now, Expires: now.Add(s.cfg.MessageTTL),
+	}
+	if _, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, nil); err != nil {
+		s.log.Warn("record of a blocked message not written; its status lookup will find nothing",
+			zap.String("message_id", id),
+			zap.String("account", acct.ID),
+			zap.Error(err))
+	}
 	return Result{MessageID: id, Blocked: code}, nil
 }
 
@@ -274,11 +287,23 @@ type OptInRequest struct {
 	ClientRef          string
 }
 
+// OptInResult is a sent opt-in request.
+type OptInResult struct {
+	Result
+	// Request is 1 for the first request to the number and 2 for the
+	// second and last.
+	Request int
+	// Text is the request as sent and recorded in the audit trail.
+	Text string
+	// From is the toll-free sender and To the subscriber, in E.164 form.
+	From, To string
+}
+
 // RequestOptIn records an opt-in request with the engine and sends the
 // text it renders, without a consent check: the request is what asks for
 // consent. optgate's message id is recorded in the request's audit entry.
 // The request counts towards the limit of two even when sending fails.
-func (s *MTService) RequestOptIn(ctx context.Context, req OptInRequest) (Result, error) {
+func (s *MTService) RequestOptIn(ctx context.Context, req OptInRequest) (OptInResult, error) {
 	id := NewMessageID()
 	start := s.cfg.Now()
 	rendered, err := s.cfg.Engine.RequestOptIn(ctx, consent.OptInRequest{
@@ -288,7 +313,7 @@ func (s *MTService) RequestOptIn(ctx context.Context, req OptInRequest) (Result,
 	if err != nil {
 		code := requestCode(err)
 		s.cfg.Metrics.message(dirRequest, outcomeBlocked, code)
-		return Result{}, newError(code, err)
+		return OptInResult{}, newError(code, err)
 	}
 	res, err := s.send(ctx, sendRequest{
 		id: id, account: req.Account, from: rendered.From, to: rendered.To,
@@ -296,10 +321,11 @@ func (s *MTService) RequestOptIn(ctx context.Context, req OptInRequest) (Result,
 		clientRef: req.ClientRef, direction: dirRequest, record: true,
 	})
 	if err != nil {
-		return Result{}, err
+		return OptInResult{}, err
 	}
 	s.cfg.Metrics.message(dirRequest, outcomeSent, "")
-	return res, nil
+	return OptInResult{Result: res, Request: rendered.Sequence, Text: rendered.Text,
+		From: rendered.From, To: rendered.To}, nil
 }
 
 // requestCode maps an error of consent.Engine.RequestOptIn to its code.

@@ -542,9 +542,22 @@ func TestRequestOptIn(t *testing.T) {
 	if ids := history[0].MessageIDs; len(ids) != 1 || ids[0] != res.MessageID {
 		t.Errorf("audit message ids = %v, want [%s]", ids, res.MessageID)
 	}
+	if res.Request != 1 {
+		t.Errorf("request number = %d, want 1", res.Request)
+	}
+	if res.Text != text || res.Text != history[0].Text {
+		t.Errorf("result text = %q, want the text sent and recorded, %q", res.Text, text)
+	}
+	if res.From != tfReady || res.To != subscriber {
+		t.Errorf("result numbers %s -> %s, want %s -> %s", res.From, res.To, tfReady, subscriber)
+	}
 
-	if _, err := f.mt.RequestOptIn(f.ctx, OptInRequest{Account: "acme", To: subscriber}); err != nil {
+	second, err := f.mt.RequestOptIn(f.ctx, OptInRequest{Account: "acme", To: "(201) 555-0101"})
+	if err != nil {
 		t.Fatalf("second request: %v", err)
+	}
+	if second.Request != 2 || second.To != subscriber {
+		t.Errorf("second request = number %d to %s, want number 2 to %s", second.Request, second.To, subscriber)
 	}
 	_, err = f.mt.RequestOptIn(f.ctx, OptInRequest{Account: "acme", To: subscriber})
 	if st := StatusOf(err); st.Code != CodeRequestLimit || st.HTTP != 403 {

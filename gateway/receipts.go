@@ -177,12 +177,10 @@ func (s *ReceiptService) handle(ctx context.Context, carrierName string, in inco
 
 // apply is the ReceiptFunc of the service: it records the receipt on its
 // segment and returns the business's receipt when the account's policy can
-// decide. A message that failed part way, a segment that already had a
-// final receipt, and receipts the business did not ask for yield nothing.
+// decide. A segment that already had a final receipt keeps it. A message
+// that failed part way records its receipts for the status lookup but
+// yields nothing, and so do receipts the business did not ask for.
 func (s *ReceiptService) apply(rec *MessageRecord, segment int, r CarrierReceipt) []Item {
-	if rec.Failed {
-		return nil
-	}
 	seg := &rec.Segments[segment]
 	if seg.State.Final() {
 		return nil
@@ -190,6 +188,9 @@ func (s *ReceiptService) apply(rec *MessageRecord, segment int, r CarrierReceipt
 	seg.State = r.State
 	latest := r
 	seg.Receipt = &latest
+	if rec.Failed {
+		return nil
+	}
 
 	report, number := decideReceipt(rec, segment, r)
 	if report == nil || !wantsReceipt(rec.RegisteredDelivery, report.State) {
