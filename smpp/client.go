@@ -33,6 +33,7 @@ type Client struct {
 	lastErr error         // error of the last failed dial or bind
 	started bool
 	closing bool
+	closed  chan struct{} // closed when closing is set
 
 	ctx    context.Context // the client's life, cancelled by Close
 	cancel context.CancelFunc
@@ -53,7 +54,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		log: cfg.Logger.With(zap.String("smsc_addr", cfg.Addr), zap.String("system_id", cfg.SystemID)),
 		throttle: newThrottle(cfg.Rate, cfg.RateBurst, cfg.ThrottlePause,
 			cfg.MaxThrottlePause),
-		bound: make(chan struct{}),
+		bound:  make(chan struct{}),
+		closed: make(chan struct{}),
 	}
 	return c, nil
 }
@@ -152,7 +154,14 @@ func (c *Client) connect() (*session, error) {
 	s.serve = c.serve
 	s.startReadLoop()
 
-	resp, err := s.request(c.ctx, c.cfg.bindRequest(), c.cfg.ResponseTimeout, false)
+	bind := c.cfg.bindRequest()
+	resp, err := s.requestThen(c.ctx, bind, c.cfg.ResponseTimeout, false, func(resp PDU) {
+		// Bound before the read loop reads on, because SMSCs send queued
+		// deliver_sm right behind a successful bind_resp.
+		if want, _ := bind.CommandID().ResponseID(); resp.CommandID() == want && CheckStatus(resp) == nil {
+			s.setState(c.cfg.BindType.State())
+		}
+	})
 	if err == nil {
 		err = CheckStatus(resp)
 	}
@@ -167,7 +176,6 @@ func (c *Client) connect() (*session, error) {
 		fields = append(fields, zap.Uint8("sc_interface_version", v))
 	}
 	c.log.Info("bound", fields...)
-	s.setState(c.cfg.BindType.State())
 	s.startEnquireLink()
 	return s, nil
 }
@@ -281,10 +289,13 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 			return s, nil
 		}
 		if s != nil {
-			// Bound before but closing or unbinding now: wait for the loop
-			// to replace it.
+			// Bound before but closing or unbinding now. Once it is closed,
+			// stop handing it out and wait for the next bind: the loop
+			// clears it only after the old session's handlers return.
 			select {
 			case <-s.done:
+				c.clearBound(s)
+			case <-c.closed:
 			case <-ctx.Done():
 				return nil, c.notBound(ctx)
 			}
@@ -292,6 +303,7 @@ func (c *Client) session(ctx context.Context) (*session, error) {
 		}
 		select {
 		case <-bound:
+		case <-c.closed:
 		case <-ctx.Done():
 			return nil, c.notBound(ctx)
 		}
@@ -330,7 +342,7 @@ func (c *Client) admit(state SessionState, req PDU) CommandStatus {
 	case EnquireLinkID:
 		return StatusOK
 	case UnbindID:
-		if state.Bound() {
+		if state.Bound() || state == SessionUnbinding {
 			return StatusOK
 		}
 	case DeliverSMID, DataSMID, AlertNotificationID:
@@ -362,6 +374,9 @@ func (c *Client) serve(ctx context.Context, req PDU) PDU {
 // methods such as Submit turn it into a *StatusError. A generic_nack is
 // returned as a *StatusError. The client does not check the bind type,
 // because the SMSC responds to a receiver's submit_sm with ESME_RINVBNDSTS.
+// An ESME_RINVBNDSTS response that arrives once an unbind has started
+// comes with an error that matches ErrNotBound and the *StatusError: the
+// request crossed the unbind and may be sent again on the next bind.
 func (c *Client) Request(ctx context.Context, req PDU) (PDU, error) {
 	switch req.CommandID() {
 	case SubmitSMID, SubmitMultiID, DataSMID, QuerySMID, CancelSMID, ReplaceSMID:
@@ -377,7 +392,7 @@ func (c *Client) Request(ctx context.Context, req PDU) (PDU, error) {
 	}
 	resp, err := s.request(ctx, req, c.cfg.ResponseTimeout, true)
 	c.noteStatus(resp, err)
-	return resp, err
+	return resp, s.crossedUnbind(req, resp, err)
 }
 
 // noteStatus pauses the bind after a throttling response and resets the
@@ -511,7 +526,10 @@ func (c *Client) Close(ctx context.Context) error {
 func (c *Client) beginClose() *session {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.closing = true
+	if !c.closing {
+		c.closing = true
+		close(c.closed)
+	}
 	return c.sess
 }
 

@@ -88,7 +88,8 @@ type ClientConfig struct {
 	// ThrottlePause is the first pause after the SMSC answers
 	// ESME_RTHROTTLED or ESME_RMSGQFUL. Each such answer in a row doubles
 	// the pause up to MaxThrottlePause, and a successful response resets
-	// it. Defaults: 1s and 30s.
+	// it. Throttling responses that arrive during a pause belong to
+	// requests sent before it and do not double it. Defaults: 1s and 30s.
 	ThrottlePause    time.Duration
 	MaxThrottlePause time.Duration
 	// ReconnectDelay is the first delay before a reconnect after a failed
@@ -143,6 +144,33 @@ func (c *ClientConfig) validate() error {
 	if c.WindowSize < 0 || c.InboundWindow < 0 || c.RateBurst < 0 || c.Rate < 0 {
 		return fmt.Errorf("%w: window_size, inbound_window, rate and rate_burst must not be negative",
 			ErrInvalidConfig)
+	}
+	return c.validateDurations()
+}
+
+// validateDurations rejects negative durations, which would make every
+// request time out at once or every reconnect start without delay.
+// EnquireLinkInterval is not checked, because a negative value disables
+// enquire_link.
+func (c *ClientConfig) validateDurations() error {
+	durations := []struct {
+		name  string
+		value time.Duration
+	}{
+		{"response_timeout", c.ResponseTimeout},
+		{"enquire_link_timeout", c.EnquireLinkTimeout},
+		{"write_timeout", c.WriteTimeout},
+		{"dial_timeout", c.DialTimeout},
+		{"throttle_pause", c.ThrottlePause},
+		{"max_throttle_pause", c.MaxThrottlePause},
+		{"reconnect_delay", c.ReconnectDelay},
+		{"max_reconnect_delay", c.MaxReconnectDelay},
+	}
+	for _, d := range durations {
+		if d.value < 0 {
+			return fmt.Errorf("%w: %s is %v, want 0 for the default or a positive duration",
+				ErrInvalidConfig, d.name, d.value)
+		}
 	}
 	return nil
 }

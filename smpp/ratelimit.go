@@ -74,15 +74,20 @@ func (t *throttle) wait(ctx context.Context) error {
 }
 
 // throttled starts a pause after a throttling response and returns its
-// length.
+// length. A throttling response that arrives during a pause belongs to a
+// request sent before the pause began, so it neither doubles nor extends
+// the pause, and the remaining pause is returned. Otherwise a full window
+// throttled at once would double the pause once per request.
 func (t *throttle) throttled() time.Duration {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	now := time.Now()
+	if now.Before(t.pausedUntil) {
+		return t.pausedUntil.Sub(now)
+	}
 	pause := t.step
 	t.step = min(2*t.step, t.maxStep)
-	if until := time.Now().Add(pause); until.After(t.pausedUntil) {
-		t.pausedUntil = until
-	}
+	t.pausedUntil = now.Add(pause)
 	return pause
 }
 

@@ -146,6 +146,9 @@ type ReassemblyConfig struct {
 	// Default: 10000.
 	MaxSets int
 	// MaxBytes bounds the stored segment bodies, in octets. Default: 16 MiB.
+	// NOTE: the bookkeeping of each stored segment is not counted. It is
+	// 88 octets on a 64-bit build, up to twice that while the segment list
+	// grows, so many tiny segments hold more memory than MaxBytes suggests.
 	MaxBytes int
 	// Now returns the current time. Default: time.Now.
 	Now func() time.Time
@@ -197,13 +200,27 @@ type completedSet struct {
 	elem   *list.Element
 }
 
-// partSet is one incomplete message.
+// partSet is one incomplete message. It grows with the segments that
+// arrived, not with the total the sender announced, so a peer that opens
+// many messages of 255 segments and sends one of each costs little.
 type partSet struct {
 	key       PartKey
 	firstSeen time.Time
-	parts     []Part // indexed by Seq-1; a nil Body marks a missing part
-	have      int
+	parts     []Part    // in arrival order
+	seen      [4]uint64 // bit Seq-1 is set once that segment arrived
 	elem      *list.Element
+}
+
+// has reports whether segment seq arrived.
+func (s *partSet) has(seq uint8) bool {
+	i := seq - 1
+	return s.seen[i/64]&(1<<(i%64)) != 0
+}
+
+func (s *partSet) add(p Part) {
+	i := p.Seq - 1
+	s.seen[i/64] |= 1 << (i % 64)
+	s.parts = append(s.parts, p)
 }
 
 // dropped is a message removed under the lock and reported after it.
@@ -253,7 +270,7 @@ func (r *Reassembler) Add(p Part) (*Assembled, error) {
 	if len(p.Body) > r.cfg.MaxBytes {
 		return nil, fmt.Errorf("%w: %d octets, limit %d", ErrSegmentTooLarge, len(p.Body), r.cfg.MaxBytes)
 	}
-	// The copy is never nil, because a nil Body marks a missing segment.
+	// Keep a copy, so the caller may reuse its buffer.
 	p.Body = append(make([]byte, 0, len(p.Body)), p.Body...)
 	now := r.cfg.Now()
 	if p.Key.Total == 1 {
@@ -274,7 +291,7 @@ func (r *Reassembler) Add(p Part) (*Assembled, error) {
 // addLocked stores p and returns the message when p completes it.
 func (r *Reassembler) addLocked(p Part, now time.Time, drops *[]dropped) *Assembled {
 	s := r.sets[p.Key]
-	if s != nil && s.parts[p.Seq-1].Body != nil {
+	if s != nil && s.has(p.Seq) {
 		r.stats.Duplicates++
 		return nil
 	}
@@ -294,15 +311,14 @@ func (r *Reassembler) addLocked(p Part, now time.Time, drops *[]dropped) *Assemb
 		for len(r.sets) >= r.cfg.MaxSets {
 			*drops = append(*drops, r.removeLocked(r.order.Front().Value.(*partSet), DropEvicted))
 		}
-		s = &partSet{key: p.Key, firstSeen: now, parts: make([]Part, p.Key.Total)}
+		s = &partSet{key: p.Key, firstSeen: now}
 		s.elem = r.order.PushBack(s)
 		r.sets[p.Key] = s
 	}
 
-	s.parts[p.Seq-1] = p
-	s.have++
+	s.add(p)
 	r.stats.Bytes += len(p.Body)
-	if s.have < len(s.parts) {
+	if len(s.parts) < int(p.Key.Total) {
 		return nil
 	}
 	r.forgetLocked(s)
@@ -315,9 +331,9 @@ func (r *Reassembler) addLocked(p Part, now time.Time, drops *[]dropped) *Assemb
 // rememberCompletedLocked records a completed message for duplicate
 // detection, keeping at most MaxSets of them.
 func (r *Reassembler) rememberCompletedLocked(s *partSet, now time.Time) {
-	c := &completedSet{key: s.key, at: now, hashes: make([]uint64, len(s.parts))}
-	for i, p := range s.parts {
-		c.hashes[i] = maphash.Bytes(r.seed, p.Body)
+	c := &completedSet{key: s.key, at: now, hashes: make([]uint64, s.key.Total)}
+	for _, p := range s.parts {
+		c.hashes[p.Seq-1] = maphash.Bytes(r.seed, p.Body)
 	}
 	for len(r.done) >= r.cfg.MaxSets {
 		r.forgetCompletedLocked(r.doneOrder.Front().Value.(*completedSet))
@@ -400,8 +416,10 @@ func (r *Reassembler) report(drops []dropped) {
 	}
 }
 
-// assembled returns the parts that arrived, in order.
+// assembled returns the parts that arrived, in sequence order.
 func (s *partSet) assembled() Assembled {
-	parts := slices.DeleteFunc(slices.Clone(s.parts), func(p Part) bool { return p.Body == nil })
+	parts := slices.SortedFunc(slices.Values(s.parts), func(a, b Part) int {
+		return int(a.Seq) - int(b.Seq)
+	})
 	return Assembled{Key: s.key, Parts: parts, FirstSeen: s.firstSeen}
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,7 +38,8 @@ type BindRequest struct {
 // Authenticator decides whether to accept a bind. It returns StatusOK to
 // accept, or the command_status to reject with, such as
 // StatusInvalidPassword or StatusInvalidSystemID. It runs before any other
-// PDU of the connection is read.
+// PDU of the connection is read. A panic in it rejects the bind with
+// ESME_RSYSERR and closes the connection.
 type Authenticator interface {
 	Authenticate(ctx context.Context, req BindRequest) CommandStatus
 }
@@ -101,9 +104,10 @@ type Server struct {
 	// ResponseTimeout is how long a server request waits for the ESME's
 	// response. Default: 10s.
 	ResponseTimeout time.Duration
-	// InactivityTimeout closes a connection that sends no PDU for this
-	// long, bound or not. A negative value disables it. Default: 2
-	// minutes.
+	// InactivityTimeout closes a bound connection that sends no PDU for
+	// this long, and a connection that has not bound this long after it
+	// was accepted, whatever it sent. A negative value disables it.
+	// Default: 2 minutes.
 	InactivityTimeout time.Duration
 	// EnquireLinkInterval is the time between the server's enquire_link
 	// requests to a bound ESME; one unanswered within EnquireLinkTimeout
@@ -179,7 +183,9 @@ func (ss *ServerSession) DataSM(ctx context.Context, d *DataSM) (*DataSMResp, er
 
 // Request sends deliver_sm, data_sm or alert_notification to the ESME.
 // alert_notification has no response, so Request returns nil, nil once
-// it is written. See Deliver.
+// it is written. An ESME_RINVBNDSTS response that arrives once an unbind
+// has started comes with an error that matches ErrNotBound and the
+// *StatusError, as in Client.Request. See Deliver.
 func (ss *ServerSession) Request(ctx context.Context, req PDU) (PDU, error) {
 	id := req.CommandID()
 	switch id {
@@ -188,6 +194,9 @@ func (ss *ServerSession) Request(ctx context.Context, req PDU) (PDU, error) {
 		return nil, fmt.Errorf("smpp: %v cannot be sent by a server", id)
 	}
 	if state := ss.State(); !state.canReceive() {
+		if state == SessionClosed {
+			return nil, fmt.Errorf("smpp: %v not sent: %w", id, ss.s.err())
+		}
 		return nil, fmt.Errorf("%w: %v not sent to an ESME in state %v", ErrNotBound, id, state)
 	}
 	if id == AlertNotificationID {
@@ -197,7 +206,8 @@ func (ss *ServerSession) Request(ctx context.Context, req PDU) (PDU, error) {
 		ss.s.unregister(req.PDUHeader().SequenceNumber)
 		return nil, ss.s.write(req)
 	}
-	return ss.s.request(ctx, req, ss.s.cfg.responseTimeout, true)
+	resp, err := ss.s.request(ctx, req, ss.s.cfg.responseTimeout, true)
+	return resp, ss.s.crossedUnbind(req, resp, err)
 }
 
 // Unbind sends unbind to the ESME, waits for unbind_resp and for running
@@ -245,7 +255,13 @@ func (srv *Server) ListenAndServe() error {
 // wrapping l in TLS when TLSConfig is set. It retries temporary accept
 // errors after a delay that doubles from 5 ms up to 1 s. Serve always
 // returns an error, ErrServerClosed after Shutdown or Close, and closes l.
+// A negative size or duration, or a SystemID that no bind response can
+// carry, makes it return at once with an error wrapping ErrInvalidConfig.
 func (srv *Server) Serve(l net.Listener) error {
+	if err := srv.validate(); err != nil {
+		_ = l.Close()
+		return err
+	}
 	if srv.TLSConfig != nil {
 		l = tls.NewListener(l, srv.TLSConfig)
 	}
@@ -276,6 +292,48 @@ func (srv *Server) Serve(l net.Listener) error {
 			_ = conn.Close()
 		}
 	}
+}
+
+// validate checks the fields that would otherwise fail later on every
+// connection: a negative size or duration, and a system_id that no bind
+// response can carry (SMPP 3.4 section 4.1.2).
+func (srv *Server) validate() error {
+	counts := []struct {
+		name  string
+		value int
+	}{
+		{"window_size", srv.WindowSize},
+		{"inbound_window", srv.InboundWindow},
+		{"max_binds_per_system_id", srv.MaxBindsPerSystemID},
+	}
+	for _, c := range counts {
+		if c.value < 0 {
+			return fmt.Errorf("%w: %s is %d, want 0 for the default or a positive number",
+				ErrInvalidConfig, c.name, c.value)
+		}
+	}
+	durations := []struct {
+		name  string
+		value time.Duration
+	}{
+		{"response_timeout", srv.ResponseTimeout},
+		{"enquire_link_timeout", srv.EnquireLinkTimeout},
+		{"write_timeout", srv.WriteTimeout},
+	}
+	for _, d := range durations {
+		if d.value < 0 {
+			return fmt.Errorf("%w: %s is %v, want 0 for the default or a positive duration",
+				ErrInvalidConfig, d.name, d.value)
+		}
+	}
+	if len(srv.SystemID) > maxSystemID-1 {
+		return fmt.Errorf("%w: system_id is %d characters, the maximum is %d (SMPP 3.4 section 4.1.2)",
+			ErrInvalidConfig, len(srv.SystemID), maxSystemID-1)
+	}
+	if strings.IndexByte(srv.SystemID, 0) >= 0 {
+		return fmt.Errorf("%w: system_id contains a NUL character", ErrInvalidConfig)
+	}
+	return nil
 }
 
 // isTemporary reports whether an accept error may go away by itself, such
@@ -406,21 +464,17 @@ func (srv *Server) serveConn(ss *ServerSession) {
 
 // admit enforces the bind states of SMPP 3.4 section 2.3 on the requests
 // an ESME sends other than binds. Before a bind, every request gets
-// ESME_RINVBNDSTS. A bound ESME may send enquire_link and unbind, and
-// submit_sm, submit_multi, data_sm, query_sm, cancel_sm and replace_sm
-// only when bound as transmitter or transceiver. Everything else gets
-// ESME_RINVBNDSTS.
+// ESME_RINVBNDSTS. A bound ESME may send enquire_link and unbind, also
+// while an unbind is under way, and submit_sm, submit_multi, data_sm,
+// query_sm, cancel_sm and replace_sm only when bound as transmitter or
+// transceiver. Everything else gets ESME_RINVBNDSTS.
 func (srv *Server) admit(state SessionState, req PDU) CommandStatus {
 	if !state.Bound() && state != SessionUnbinding {
 		return StatusInvalidBindStatus
 	}
 	switch req.CommandID() {
-	case EnquireLinkID:
+	case EnquireLinkID, UnbindID:
 		return StatusOK
-	case UnbindID:
-		if state.Bound() {
-			return StatusOK
-		}
 	case SubmitSMID, SubmitMultiID, DataSMID, QuerySMID, CancelSMID, ReplaceSMID:
 		if state.canSubmit() {
 			return StatusOK
@@ -442,7 +496,7 @@ func (ss *ServerSession) handleBind(req PDU) bool {
 	br := bindRequestOf(req, ss.RemoteAddr())
 	status := StatusBindFailed
 	if srv.Authenticator != nil && !srv.shuttingDown() {
-		status = srv.Authenticator.Authenticate(ss.s.ctx, br)
+		status = ss.authenticate(br)
 	}
 	if status == StatusOK && !srv.countBind(ss, br.SystemID) {
 		ss.s.logger().Warn("bind rejected: too many binds for this system_id",
@@ -462,6 +516,10 @@ func (ss *ServerSession) handleBind(req PDU) bool {
 		ss.s.setState(br.BindType.State())
 	}
 	if err := ss.s.write(resp); err != nil {
+		// A write error has closed the session already, but an encode
+		// error has not, and the ESME must not wait for a response that
+		// never comes.
+		ss.s.close(fmt.Errorf("bind response not sent: %w", err))
 		return false
 	}
 	if status != StatusOK {
@@ -472,6 +530,21 @@ func (ss *ServerSession) handleBind(req PDU) bool {
 	}
 	ss.s.startEnquireLink()
 	return true
+}
+
+// authenticate runs the Authenticator and turns a panic into
+// ESME_RSYSERR, so that one bad bind cannot stop the process.
+func (ss *ServerSession) authenticate(br BindRequest) (status CommandStatus) {
+	defer func() {
+		if r := recover(); r != nil {
+			ss.s.logger().Error("authenticator panicked",
+				zap.String("system_id", br.SystemID),
+				zap.Any("panic", r),
+				zap.ByteString("stack", debug.Stack()))
+			status = StatusSystemError
+		}
+	}()
+	return ss.srv.Authenticator.Authenticate(ss.s.ctx, br)
 }
 
 // countBind counts a successful bind against the system_id's limit and
@@ -532,17 +605,22 @@ func setBindRespFields(resp PDU, systemID string, esmeVersion uint8) {
 	}
 }
 
-// Shutdown stops the server gracefully: it closes the listeners, sends
+// Shutdown stops the server gracefully. It closes the listeners, sends
 // unbind to every bound session and waits for the unbind_resp and for the
-// running handlers, closes sessions that never bound, and waits for every
-// connection goroutine. When ctx ends first, it closes what is left and
-// returns ctx's error.
+// running handlers. It lets unbinds already under way finish, closes
+// sessions that never bound, and waits for every connection goroutine.
+// When ctx ends first, it closes what is left and returns ctx's error.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	sessions := srv.beginShutdown()
 
 	var wg sync.WaitGroup
 	for _, ss := range sessions {
-		if !ss.State().Bound() {
+		switch state := ss.State(); {
+		case state == SessionUnbinding:
+			// An unbind under way closes the session itself once the
+			// running handlers have sent their responses.
+			continue
+		case !state.Bound():
 			ss.s.close(errors.New("server shutting down"))
 			continue
 		}

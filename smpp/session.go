@@ -51,12 +51,15 @@ type session struct {
 	out *window // outgoing requests waiting for a response
 	in  *window // incoming requests being handled
 
-	mu       sync.Mutex
-	pending  map[uint32]*call
-	state    SessionState
-	systemID string
-	closeErr error
+	mu      sync.Mutex
+	pending map[uint32]*call
+	state   SessionState
+	// selfUnbind is set when this side started the unbind.
+	selfUnbind bool
+	systemID   string
+	closeErr   error
 
+	opened time.Time     // when the connection was handed to the session
 	done   chan struct{} // closed when the session closes
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -79,6 +82,9 @@ type session struct {
 // call is an outgoing request waiting for its response.
 type call struct {
 	resp chan result // buffered, receives exactly one result
+	// onResponse, when set, runs on the read loop when the response
+	// arrives, before the next PDU is read.
+	onResponse func(PDU)
 }
 
 // result is a response, or the decode error of a response that arrived
@@ -98,6 +104,7 @@ func newSession(ctx context.Context, conn net.Conn, cfg sessionConfig, logger *z
 		out:     newWindow(cfg.window),
 		in:      newWindow(cfg.inboundWindow),
 		pending: make(map[uint32]*call),
+		opened:  time.Now(),
 		done:    make(chan struct{}),
 	}
 	s.ctx, s.cancel = context.WithCancel(ctx)
@@ -209,6 +216,13 @@ func (s *session) startReadLoop() {
 // and need a bound session; binds, unbinds and enquire_links do neither.
 // A generic_nack answer is returned with a *StatusError.
 func (s *session) request(ctx context.Context, req PDU, timeout time.Duration, windowed bool) (PDU, error) {
+	return s.requestThen(ctx, req, timeout, windowed, nil)
+}
+
+// requestThen is request that also runs onResponse, when set, on the read
+// loop as soon as the response arrives.
+func (s *session) requestThen(ctx context.Context, req PDU, timeout time.Duration, windowed bool,
+	onResponse func(PDU)) (PDU, error) {
 	if windowed {
 		if err := s.out.acquire(ctx, s.done); err != nil {
 			if errors.Is(err, errSessionDone) {
@@ -223,10 +237,16 @@ func (s *session) request(ctx context.Context, req PDU, timeout time.Duration, w
 		}()
 	}
 
+	// A window slot free at once is taken without looking at ctx, and a
+	// request whose caller has given up must not go out.
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("smpp: %v not sent: %w", req.CommandID(), err)
+	}
 	seq, c, err := s.register(req, windowed)
 	if err != nil {
 		return nil, err
 	}
+	c.onResponse = onResponse
 	if err := s.write(req); err != nil {
 		s.unregister(seq)
 		return nil, err
@@ -295,6 +315,19 @@ func (s *session) windowChanged() {
 	}
 }
 
+// crossedUnbind returns err, except for an ESME_RINVBNDSTS response that
+// arrived once an unbind had started. The peer rejected that request only
+// because the request crossed the unbind, so the error matches ErrNotBound
+// as well as the *StatusError, and the caller may send it again on another
+// bind.
+func (s *session) crossedUnbind(req, resp PDU, err error) error {
+	if err != nil || resp == nil || resp.PDUHeader().CommandStatus != StatusInvalidBindStatus ||
+		s.State().Bound() {
+		return err
+	}
+	return fmt.Errorf("%w: %v rejected during an unbind: %w", ErrNotBound, req.CommandID(), CheckStatus(resp))
+}
+
 // checkResponse turns a generic_nack into a *StatusError and rejects a
 // response whose type does not answer req.
 func checkResponse(req PDU, r result) (PDU, error) {
@@ -336,11 +369,12 @@ func (s *session) writeAfter(p PDU, before func()) error {
 		if errors.As(err, &ee) {
 			return err
 		}
-		if s.isClosed() {
-			return fmt.Errorf("smpp: write %v: %w", p.CommandID(), s.err())
+		if !s.isClosed() {
+			s.close(fmt.Errorf("write %v: %w", p.CommandID(), err))
 		}
-		s.close(fmt.Errorf("write %v: %w", p.CommandID(), err))
-		return fmt.Errorf("smpp: write %v: %w", p.CommandID(), err)
+		// The close error matches ErrClosed and, when this write closed
+		// the session, unwraps to the write error.
+		return fmt.Errorf("smpp: write %v: %w", p.CommandID(), s.err())
 	}
 	h := *p.PDUHeader()
 	h.CommandID = p.CommandID()
@@ -382,7 +416,7 @@ func (s *session) logPDU(msg string, h Header) {
 func (s *session) readLoop() {
 	for {
 		if s.cfg.idleTimeout > 0 {
-			_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.idleTimeout))
+			_ = s.conn.SetReadDeadline(s.readDeadline())
 		}
 		frame, err := s.fr.ReadFrame()
 		if err != nil {
@@ -412,6 +446,17 @@ func (s *session) readLoop() {
 	}
 }
 
+// readDeadline returns when the next read times out: one inactivity
+// timeout from now once bound, but from the moment the connection opened
+// until then, so that a peer cannot hold a connection without binding by
+// sending PDUs that are rejected.
+func (s *session) readDeadline() time.Time {
+	if s.State() == SessionOpen {
+		return s.opened.Add(s.cfg.idleTimeout)
+	}
+	return time.Now().Add(s.cfg.idleTimeout)
+}
+
 // readFailed closes the session after a read error. An invalid
 // command_length leaves the frame boundary unknown, so the peer gets a
 // generic_nack ESME_RINVCMDLEN before the close (SMPP 3.4 section 4.3).
@@ -426,9 +471,14 @@ func (s *session) readFailed(err error) {
 		s.protocolError(err)
 		s.respond(&GenericNACK{Header: Header{CommandStatus: de.Status, SequenceNumber: de.SequenceNumber}})
 		s.close(err)
+	case errors.As(err, &ne) && ne.Timeout() && s.State() == SessionOpen:
+		s.close(fmt.Errorf("%w: not bound within %v of connecting", ErrIdleTimeout, s.cfg.idleTimeout))
 	case errors.As(err, &ne) && ne.Timeout():
 		s.close(fmt.Errorf("%w (%v)", ErrIdleTimeout, s.cfg.idleTimeout))
 	case errors.Is(err, io.EOF):
+		// TODO: a peer that only half-closed still reads, but the running
+		// handlers lose their responses, because a half-close looks like a
+		// close here.
 		s.close(errors.New("connection closed by the peer"))
 	default:
 		s.close(fmt.Errorf("read: %w", err))
@@ -491,6 +541,9 @@ func (s *session) deliverResponse(p PDU) {
 			zap.Stringer("command_id", p.CommandID()), zap.Uint32("sequence_number", seq))
 		return
 	}
+	if c.onResponse != nil {
+		c.onResponse(p)
+	}
 	c.resp <- result{pdu: p}
 }
 
@@ -514,7 +567,7 @@ func (s *session) handleRequest(req PDU) bool {
 		return s.bind(req)
 	}
 	if status := s.admit(s.State(), req); status != StatusOK {
-		s.reject(req, status)
+		s.reject(req, s.rejectStatus(status))
 		return true
 	}
 	switch id {
@@ -522,6 +575,13 @@ func (s *session) handleRequest(req PDU) bool {
 		s.respond(NewResponse(req, StatusOK))
 		return true
 	case UnbindID:
+		if s.State() == SessionUnbinding {
+			// The unbinds of both sides crossed, or the peer repeated its
+			// own: the session ends either way, so the peer gets its
+			// unbind_resp at once.
+			s.respond(NewResponse(req, StatusOK))
+			return true
+		}
 		s.peerUnbind(req)
 		return true
 	}
@@ -532,6 +592,20 @@ func (s *session) handleRequest(req PDU) bool {
 	}
 	s.dispatch(req)
 	return true
+}
+
+// rejectStatus returns the status to reject a request with, given the
+// status admit chose. While this side's unbind waits for the running
+// handlers, the unbind is not on the wire yet, so the peer would take
+// ESME_RINVBNDSTS for a fault of its own. ESME_RTHROTTLED makes it send
+// the request again later, which after the unbind means on its next bind.
+func (s *session) rejectStatus(status CommandStatus) CommandStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if status == StatusInvalidBindStatus && s.selfUnbind && s.state == SessionUnbinding {
+		return StatusThrottled
+	}
+	return status
 }
 
 // reject answers req with status. Requests without a response type, such
@@ -552,7 +626,7 @@ func (s *session) dispatch(req PDU) {
 	s.mu.Lock()
 	if s.state == SessionUnbinding || s.state == SessionClosed {
 		s.mu.Unlock()
-		s.reject(req, StatusInvalidBindStatus)
+		s.reject(req, s.rejectStatus(StatusInvalidBindStatus))
 		return
 	}
 	if !s.in.tryAcquire() {
@@ -604,9 +678,13 @@ func (s *session) callHandler(req PDU) (resp PDU) {
 	return s.serve(s.ctx, req)
 }
 
-// peerUnbind handles an unbind from the peer: no new request starts, the
-// handlers still running finish (up to the response timeout) so their
-// responses go out, then unbind_resp is sent and the session closes.
+// peerUnbind handles an unbind from the peer. No new request starts, the
+// handlers still running finish so their responses go out, and the
+// requests this side has in flight get the responses the peer still
+// sends, all up to the response timeout. Then unbind_resp is sent and the
+// session closes. Without that wait, a request the peer accepted just
+// before its unbind would end without its response and might be sent
+// twice.
 func (s *session) peerUnbind(req PDU) {
 	s.setState(SessionUnbinding)
 	s.wg.Add(1)
@@ -615,6 +693,9 @@ func (s *session) peerUnbind(req PDU) {
 		deadline := time.Now().Add(s.cfg.responseTimeout)
 		if n := s.in.size() - s.in.drain(s.ctx, deadline, s.done); n > 0 {
 			s.logger().Warn("handlers still running at unbind", zap.Int("handlers", n))
+		}
+		if n := s.out.size() - s.out.drain(s.ctx, deadline, s.done); n > 0 {
+			s.logger().Warn("requests still unanswered at unbind", zap.Int("requests", n))
 		}
 		s.respond(NewResponse(req, StatusOK))
 		s.close(fmt.Errorf("%w by the peer", ErrUnbound))
@@ -625,6 +706,9 @@ func (s *session) peerUnbind(req PDU) {
 // handlers so that their responses go out first, then sends unbind, waits
 // for unbind_resp and closes the session. ctx bounds the whole exchange.
 func (s *session) unbind(ctx context.Context) error {
+	s.mu.Lock()
+	s.selfUnbind = true
+	s.mu.Unlock()
 	s.setState(SessionUnbinding)
 	deadline, _ := ctx.Deadline()
 	if n := s.in.size() - s.in.drain(ctx, deadline, s.done); n > 0 {

@@ -65,6 +65,13 @@ func (w *window) drain(ctx context.Context, deadline time.Time, done <-chan stru
 		expired = t.C
 	}
 	for taken := range cap(w.slots) {
+		// A free slot is taken even when ctx has ended, so that the count
+		// covers only the holders that are really still busy.
+		select {
+		case w.slots <- struct{}{}:
+			continue
+		default:
+		}
 		select {
 		case w.slots <- struct{}{}:
 		case <-ctx.Done():
