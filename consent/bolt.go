@@ -159,6 +159,10 @@ func (s *BoltStore) Get(ctx context.Context, account, number string) (Record, er
 	return s.index.get(Key{Account: account, Number: number}), nil
 }
 
+// readsFromMemory marks BoltStore as a memoryReader: Get and GetMany read
+// the in-memory index and open no bbolt transaction.
+func (s *BoltStore) readsFromMemory() {}
+
 // GetMany implements Store.
 func (s *BoltStore) GetMany(ctx context.Context, keys []Key) ([]Record, error) {
 	if err := s.check(ctx); err != nil {
@@ -319,31 +323,72 @@ func (s *BoltStore) History(ctx context.Context, account, number string) ([]Audi
 	return out, nil
 }
 
-// Records implements Store. It iterates in one read transaction, so fn
-// sees a consistent snapshot and records written meanwhile are not visited.
-// fn must not write to the store: a write that grows the file waits for
-// the read transaction to end, and so would wait forever.
+// boltRecordsBatch is the number of records Records reads in one read
+// transaction.
+const boltRecordsBatch = 1000
+
+// Records implements Store. It reads the account's records in batches of
+// boltRecordsBatch, each in its own read transaction, and calls fn between
+// transactions. So a slow fn, such as an export to a client that stopped
+// reading, never holds a transaction open. While one is open, bbolt cannot
+// grow the file, and every write that needs more room would wait for it,
+// STOPs included. fn may write to the store. A record written during
+// the iteration is visited with its state at the time its batch was read,
+// or not at all when it is new and sorts before that batch.
 func (s *BoltStore) Records(ctx context.Context, account string, fn func(number string, rec Record) error) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
 	prefix := append([]byte(account), 0)
-	return s.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketRecords).Cursor()
-		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+	type item struct {
+		number string
+		rec    Record
+	}
+	batch := make([]item, 0, boltRecordsBatch)
+	var last []byte // key of the last record read
+	for {
+		batch = batch[:0]
+		done := false
+		err := s.db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bucketRecords).Cursor()
+			k, v := c.Seek(prefix)
+			if last != nil {
+				if k, v = c.Seek(last); bytes.Equal(k, last) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+				if len(batch) == boltRecordsBatch {
+					return nil
+				}
+				var r Record
+				if err := r.UnmarshalBinary(v); err != nil {
+					return fmt.Errorf("record %q: %w", k, err)
+				}
+				batch = append(batch, item{number: string(k[len(prefix):]), rec: r})
+				last = append(last[:0], k...)
+			}
+			done = true
+			return nil
+		})
+		if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+			return ErrClosed
+		}
+		if err != nil {
+			return err
+		}
+		for _, it := range batch {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			var r Record
-			if err := r.UnmarshalBinary(v); err != nil {
-				return fmt.Errorf("record %q: %w", k, err)
-			}
-			if err := fn(string(k[len(prefix):]), r); err != nil {
+			if err := fn(it.number, it.rec); err != nil {
 				return err
 			}
 		}
-		return nil
-	})
+		if done {
+			return nil
+		}
+	}
 }
 
 // Path returns the path of the store file.

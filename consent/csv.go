@@ -57,6 +57,13 @@ func (r *ImportResult) addError(line int, err error) {
 	}
 }
 
+// addMalformed counts a row that readCSV could not split into fields and
+// records its error.
+func (r *ImportResult) addMalformed(line int, err error) {
+	r.Rows++
+	r.addError(line, err)
+}
+
 // importChunk is the number of rows applied in one store call when the
 // store implements BatchApplier.
 const importChunk = 500
@@ -72,11 +79,15 @@ const importChunk = 500
 // header. Every row is applied as an EventImport. Like a YES, an imported
 // opt-in never lifts an opt-out, and imports send no replies.
 //
-// Invalid rows are listed in the result and the import goes on. The
-// returned error is for the file as a whole: an unknown account, a read
-// error or a store failure, which stops the import. Rows applied before it
-// stay applied. Stores that implement BatchApplier get the rows in chunks
-// of 500.
+// Invalid rows are listed in the result and the import goes on. A row is
+// invalid for a CSV syntax error, a line longer than 4096 bytes, text that
+// is not UTF-8, an invalid number, state or time, or a time more than a day
+// in the future. No row is ever applied in part. The returned error is for the file as a
+// whole: an unknown account, a UTF-16 file, a read error or a store
+// failure, which stops the import. Rows applied before a store failure
+// stay applied and are counted in the result, and the error names the
+// first line not applied. Stores that implement BatchApplier get the rows
+// in chunks of 500, each applied entirely or not at all.
 func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (ImportResult, error) {
 	var res ImportResult
 	if _, ok := e.accounts.Account(account); !ok {
@@ -88,15 +99,15 @@ func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (Im
 	)
 	flush := func() error {
 		applied, err := e.applyEvents(ctx, events)
-		if err != nil {
-			return fmt.Errorf("lines %d-%d: %w: %w", lines[0], lines[len(lines)-1], ErrStoreUnavailable, err)
-		}
 		for i, a := range applied {
 			if a.Effect.Changed {
 				res.Applied++
 			} else {
 				res.Skipped = append(res.Skipped, LineSkip{Line: lines[i], Number: events[i].Number, Skip: a.Effect.Skip})
 			}
+		}
+		if err != nil {
+			return fmt.Errorf("line %d and later rows not applied: %w: %w", lines[len(applied)], ErrStoreUnavailable, err)
 		}
 		events, lines = events[:0], lines[:0]
 		return nil
@@ -113,7 +124,7 @@ func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (Im
 			return nil
 		}
 		return flush()
-	}, res.addError)
+	}, res.addMalformed)
 	if err == nil && len(events) > 0 {
 		err = flush()
 	}
@@ -124,16 +135,21 @@ func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (Im
 }
 
 // applyEvents applies events in order, in one call when the store
-// implements BatchApplier.
+// implements BatchApplier. On error it returns the events applied before
+// the failure, which a BatchApplier never leaves.
 func (e *Engine) applyEvents(ctx context.Context, events []Event) ([]Applied, error) {
 	if ba, ok := e.store.(BatchApplier); ok {
-		return ba.ApplyBatch(ctx, events)
+		out, err := ba.ApplyBatch(ctx, events)
+		if err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
 	out := make([]Applied, 0, len(events))
 	for _, ev := range events {
 		a, err := e.store.Apply(ctx, ev)
 		if err != nil {
-			return nil, err
+			return out, err
 		}
 		out = append(out, a)
 	}
@@ -159,10 +175,10 @@ func (e *Engine) importEvent(account string, fields []string) (Event, error) {
 		return Event{}, fmt.Errorf("state %s cannot be imported (want opted_in, opted_out or voided): "+
 			"optgate records requests only when it sends them", ev.Import)
 	}
+
 	if len(fields) >= 3 && fields[2] != "" {
-		ev.Time, err = time.Parse(time.RFC3339, fields[2])
-		if err != nil {
-			return Event{}, fmt.Errorf("invalid time %q (want RFC 3339, e.g. 2025-06-01T14:00:00Z)", fields[2])
+		if ev.Time, err = parseImportTime(fields[2], ev.Time); err != nil {
+			return Event{}, err
 		}
 	}
 	if len(fields) == 4 {
@@ -171,7 +187,34 @@ func (e *Engine) importEvent(account string, fields []string) (Event, error) {
 		}
 		ev.Text = fields[3]
 	}
+
+	// The store rejects an invalid event for the whole batch it is in, so
+	// catch it here, where it is one line's error.
+	if err := ev.Validate(); err != nil {
+		return Event{}, err
+	}
 	return ev, nil
+}
+
+// maxImportClockSkew is how far in the future an imported time may lie,
+// to allow for the clock of the system that wrote the file.
+const maxImportClockSkew = 24 * time.Hour
+
+// parseImportTime parses an imported RFC 3339 time. It rejects times a
+// store cannot keep (see Event.Validate) and times more than a day after
+// now, because consent cannot be given in the future.
+func parseImportTime(field string, now time.Time) (time.Time, error) {
+	at, err := time.Parse(time.RFC3339, field)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("invalid time %q (want RFC 3339, e.g. 2025-06-01T14:00:00Z)", field)
+	}
+	if err := checkEventTime(at); err != nil {
+		return time.Time{}, err
+	}
+	if at.After(now.Add(maxImportClockSkew)) {
+		return time.Time{}, fmt.Errorf("time %s is in the future", field)
+	}
+	return at, nil
 }
 
 // voidedRow is one valid row of a list of voided numbers.
@@ -192,7 +235,8 @@ type voidedRow struct {
 // whose first field is "number" is a header. A pair without a record is
 // left alone, because without consent there is nothing to void. Rows are
 // read in chunks of 500, with one GetMany per chunk to find the pairs that
-// have a record.
+// have a record. Invalid rows and store failures are handled as in
+// ImportCSV.
 //
 // A reassigned number belongs to someone new for every business, so the
 // daemon passes all its account ids.
@@ -220,7 +264,7 @@ func (e *Engine) ImportVoided(ctx context.Context, r io.Reader, accounts []strin
 			return nil
 		}
 		return flush()
-	}, res.addError)
+	}, res.addMalformed)
 	if err == nil && len(rows) > 0 {
 		err = flush()
 	}
@@ -260,16 +304,20 @@ func (e *Engine) voidRows(ctx context.Context, rows []voidedRow, accounts []stri
 			Text: rows[row].note, Source: SourceImport, Time: rows[row].at})
 		eventRow = append(eventRow, row)
 	}
-	applied, err := e.applyEvents(ctx, events)
-	if err != nil {
-		return fmt.Errorf("lines %d-%d: %w: %w", rows[0].line, rows[len(rows)-1].line, ErrStoreUnavailable, err)
-	}
+	applied, applyErr := e.applyEvents(ctx, events)
 	changed := make([]bool, len(rows))
 	for i, a := range applied {
 		changed[eventRow[i]] = changed[eventRow[i]] || a.Effect.Changed
 	}
 
-	for i, row := range rows {
+	// After a failure, count the rows before the first event not applied.
+	// The row of that event may be voided for some accounts already, and
+	// importing it again voids it for the rest.
+	done := len(rows)
+	if applyErr != nil {
+		done = eventRow[len(applied)]
+	}
+	for i, row := range rows[:done] {
 		switch {
 		case changed[i]:
 			res.Applied++
@@ -278,6 +326,9 @@ func (e *Engine) voidRows(ctx context.Context, rows []voidedRow, accounts []stri
 		default:
 			res.Skipped = append(res.Skipped, LineSkip{Line: row.line, Number: row.number, Skip: SkipNoRecord})
 		}
+	}
+	if applyErr != nil {
+		return fmt.Errorf("line %d and later rows not applied: %w: %w", rows[done].line, ErrStoreUnavailable, applyErr)
 	}
 	return nil
 }
@@ -289,9 +340,8 @@ func (e *Engine) voidRow(line int, fields []string) (voidedRow, error) {
 	}
 	row := voidedRow{line: line, number: number, at: e.now(), note: "reassigned or disconnected"}
 	if len(fields) >= 2 && fields[1] != "" {
-		row.at, err = time.Parse(time.RFC3339, fields[1])
-		if err != nil {
-			return voidedRow{}, fmt.Errorf("invalid time %q (want RFC 3339, e.g. 2025-06-01T14:00:00Z)", fields[1])
+		if row.at, err = parseImportTime(fields[1], row.at); err != nil {
+			return voidedRow{}, err
 		}
 	}
 	if len(fields) == 3 && fields[2] != "" {
@@ -301,50 +351,6 @@ func (e *Engine) voidRow(line int, fields []string) (voidedRow, error) {
 		row.note = fields[2]
 	}
 	return row, nil
-}
-
-// readCSV calls row for every data row with between minFields and
-// maxFields fields, trimmed of surrounding spaces, and lineErr for every
-// malformed row. A first row whose first field is "number" (any case) is a
-// header and skipped. Blank lines are skipped. readCSV stops at the first
-// error row returns.
-func readCSV(r io.Reader, minFields, maxFields int, row func(line int, fields []string) error,
-	lineErr func(line int, err error)) error {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	first := true
-	for {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		line, _ := cr.FieldPos(0)
-		var parseErr *csv.ParseError
-		if errors.As(err, &parseErr) {
-			lineErr(parseErr.StartLine, fmt.Errorf("malformed CSV: %w", parseErr.Err))
-			first = false
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("read CSV: %w", err)
-		}
-		for i := range rec {
-			rec[i] = strings.TrimSpace(rec[i])
-		}
-		if first && strings.EqualFold(rec[0], "number") {
-			first = false
-			continue
-		}
-		first = false
-		if len(rec) < minFields || len(rec) > maxFields {
-			lineErr(line, fmt.Errorf("%d fields, want %d to %d", len(rec), minFields, maxFields))
-			continue
-		}
-		if err := row(line, rec); err != nil {
-			return err
-		}
-	}
 }
 
 // ExportCSV writes every record of the account as CSV rows

@@ -39,6 +39,9 @@ type Engine struct {
 	region     string
 	shadow     bool
 	log        *zap.Logger
+	// watchReads makes CheckMT and CheckMTBatch stop waiting for a store
+	// read when the context is done; see awaitRead.
+	watchReads bool
 	stats      engineStats
 	// lastStoreWarn rate-limits store failure logs (Unix nanoseconds).
 	lastStoreWarn atomic.Int64
@@ -76,6 +79,8 @@ func NewEngine(store Store, accounts Accounts, opts Options) (*Engine, error) {
 	if e.log == nil {
 		e.log = zap.NewNop()
 	}
+	_, inMemory := store.(memoryReader)
+	e.watchReads = !inMemory
 	return e, nil
 }
 

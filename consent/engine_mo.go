@@ -67,7 +67,15 @@ type MOResult struct {
 // the change is durable in the store and the caller may acknowledge the
 // message to the carrier. On error nothing was changed, and the caller
 // should reject the MO with a temporary error so that the carrier
-// redelivers it.
+// redelivers it. To keep that promise, HandleMO waits for the store's write
+// to finish, even past ctx's deadline when the store does not honour ctx.
+// Giving up on a write that may still commit would report a failure for a
+// change that was made.
+//
+// TODO: a STOP redelivered after its first delivery was applied but not
+// acknowledged (the gateway stopped before it sent the confirmation) finds
+// the number opted out and owes no confirmation, so the subscriber gets
+// none.
 func (e *Engine) HandleMO(ctx context.Context, mo MO) (MOResult, error) {
 	to, err := e.normalizeNumber(mo.To)
 	if err != nil {

@@ -3,6 +3,7 @@ package consent
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"go.uber.org/zap"
 )
@@ -43,11 +44,14 @@ var errShortBatch = errors.New("store returned a short batch")
 // numbers, and the recipient opted in with that account. An account that
 // keeps quiet hours also needs the recipient's local time to be between
 // 8:00 and 21:00. A store error blocks the MT with the temporary
-// ReasonStoreUnavailable, so the engine fails closed.
+// ReasonStoreUnavailable, so the engine fails closed. So does a store that
+// has not answered when ctx is done, even one that ignores ctx.
 func (e *Engine) CheckMT(ctx context.Context, mt MT) Decision {
 	acct, to, reason := e.resolveMT(mt)
 	if reason == ReasonNone {
-		rec, err := e.store.Get(ctx, acct.ID, to)
+		rec, err := awaitRead(ctx, e.watchReads, func() (Record, error) {
+			return e.store.Get(ctx, acct.ID, to)
+		})
 		if err != nil {
 			e.storeFailed("get", err)
 			reason = ReasonStoreUnavailable
@@ -76,7 +80,9 @@ func (e *Engine) CheckMTBatch(ctx context.Context, mts []MT) []Decision {
 	}
 
 	if len(keys) > 0 {
-		recs, err := e.store.GetMany(ctx, keys)
+		recs, err := awaitRead(ctx, e.watchReads, func() ([]Record, error) {
+			return e.store.GetMany(ctx, keys)
+		})
 		if err == nil && len(recs) != len(keys) {
 			err = errShortBatch
 		}
@@ -145,4 +151,39 @@ func (e *Engine) decide(acct *Account, mt MT, reason Reason) Decision {
 	}
 	e.stats.countDecision(d)
 	return d
+}
+
+// memoryReader is implemented by stores whose Get and GetMany read memory
+// and do no I/O, so the engine reads them without a deadline watch.
+type memoryReader interface{ readsFromMemory() }
+
+// awaitRead returns the result of read, a store read that is meant to
+// honour ctx. When watch is set and ctx can end, it fails as soon as ctx
+// is done, whether or not read has returned, and it rejects a result that
+// arrives after that: an MT decided on a late answer would be sent after
+// the caller's deadline. The goroutine running read then ends when the
+// store returns.
+func awaitRead[T any](ctx context.Context, watch bool, read func() (T, error)) (T, error) {
+	if !watch || ctx.Done() == nil {
+		return read()
+	}
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := read()
+		done <- result{v, err}
+	}()
+	var zero T
+	select {
+	case r := <-done:
+		if r.err == nil && ctx.Err() != nil {
+			return zero, fmt.Errorf("store answered after the deadline: %w", ctx.Err())
+		}
+		return r.v, r.err
+	case <-ctx.Done():
+		return zero, fmt.Errorf("store did not answer before the deadline: %w", ctx.Err())
+	}
 }

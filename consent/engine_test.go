@@ -12,8 +12,7 @@ import (
 )
 
 // Numbers used by the engine tests. The 201 area code is in New Jersey
-// (Eastern time); 907 is Alaska, which spans two zones, so its zone is
-// unknown.
+// (Eastern time); 907 is Alaska, which spans two zones.
 const (
 	acme        = "acme"
 	tfAcme      = "+18885550100"
@@ -329,7 +328,7 @@ func TestQuietHours(t *testing.T) {
 	f := newFixture(t)
 	// 16:00 in New York is daytime everywhere in the US.
 	f.clock.Set(noon.Add(4 * time.Hour))
-	for _, n := range []string{subscriber, alaska} {
+	for _, n := range []string{subscriber, alaska, nonGeo} {
 		f.optIn("quiet", n)
 		f.optIn("chicago", n)
 	}
@@ -353,13 +352,13 @@ func TestQuietHours(t *testing.T) {
 		{"at 20:59", "quiet", tfQuiet, subscriber, at(20, 59, "America/New_York"), consent.ReasonNone},
 		{"at 21:00", "quiet", tfQuiet, subscriber, at(21, 0, "America/New_York"), consent.ReasonQuietHours},
 		{"consent reason first", "quiet", tfQuiet, subscriber2, at(23, 0, "America/New_York"), consent.ReasonNoConsent},
-		{"unknown zone, 8:00 Adak", "quiet", tfQuiet, alaska, at(8, 0, "America/Adak"), consent.ReasonNone},
-		{"unknown zone, 7:59 Adak", "quiet", tfQuiet, alaska, at(7, 59, "America/Adak"), consent.ReasonQuietHours},
-		{"unknown zone, 9:00 Pacific", "quiet", tfQuiet, alaska, at(9, 0, "America/Los_Angeles"), consent.ReasonQuietHours},
-		{"unknown zone, 20:59 Eastern", "quiet", tfQuiet, alaska, at(20, 59, "America/New_York"), consent.ReasonNone},
-		{"unknown zone, 21:30 Eastern", "quiet", tfQuiet, alaska, at(21, 30, "America/New_York"), consent.ReasonQuietHours},
-		{"unknown zone, account zone", "chicago", "+18775550100", alaska, at(7, 30, "America/Chicago"), consent.ReasonQuietHours},
-		{"unknown zone, account zone day", "chicago", "+18775550100", alaska, at(8, 30, "America/Chicago"), consent.ReasonNone},
+		{"unknown zone, 8:00 Adak", "quiet", tfQuiet, nonGeo, at(8, 0, "America/Adak"), consent.ReasonNone},
+		{"unknown zone, 7:59 Adak", "quiet", tfQuiet, nonGeo, at(7, 59, "America/Adak"), consent.ReasonQuietHours},
+		{"unknown zone, 9:00 Pacific", "quiet", tfQuiet, nonGeo, at(9, 0, "America/Los_Angeles"), consent.ReasonQuietHours},
+		{"unknown zone, 20:59 Eastern", "quiet", tfQuiet, nonGeo, at(20, 59, "America/New_York"), consent.ReasonNone},
+		{"unknown zone, 21:30 Eastern", "quiet", tfQuiet, nonGeo, at(21, 30, "America/New_York"), consent.ReasonQuietHours},
+		{"unknown zone, account zone", "chicago", "+18775550100", nonGeo, at(7, 30, "America/Chicago"), consent.ReasonQuietHours},
+		{"unknown zone, account zone day", "chicago", "+18775550100", nonGeo, at(8, 30, "America/Chicago"), consent.ReasonNone},
 		{"known zone beats account zone", "chicago", "+18775550100", subscriber, at(8, 30, "America/Chicago"), consent.ReasonNone},
 		{"account without quiet hours", acme, tfAcme, subscriber, at(3, 0, "America/New_York"), consent.ReasonNoConsent},
 	}

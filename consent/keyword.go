@@ -2,6 +2,7 @@ package consent
 
 import (
 	"fmt"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -40,9 +41,11 @@ type Match struct {
 	// Keyword is KeywordNone.
 	Word string
 	// FreeText reports that the reply was not a bare keyword: it matched a
-	// revocation phrase ("please stop texting me"), or a keyword wrapped in
-	// courtesy words ("Stop. Thank you", "yes please"). The audit trail keeps
-	// this flag next to the verbatim text.
+	// revocation phrase ("please stop texting me"), a keyword wrapped in
+	// courtesy words ("Stop. Thank you", "yes please"), or one of the
+	// opt-out readings listed on Classifier.Classify ("stop stop", "S T O
+	// P", "SТОP" with Cyrillic letters). The audit trail keeps this flag
+	// next to the verbatim text.
 	FreeText bool
 }
 
@@ -55,7 +58,8 @@ type KeywordConfig struct {
 	// UNSUBSCRIBE, END, QUIT, CANCEL, REVOKE, OPTOUT, OPT OUT, OPT-OUT. The
 	// list contains the seven words of the FCC's 2024 revocation rule (47
 	// CFR 64.1200(a)(10)): stop, quit, end, revoke, opt out, cancel and
-	// unsubscribe.
+	// unsubscribe. A configuration may add words but must keep the
+	// defaults, in this list or in OptOutOther.
 	OptOut []string
 	// OptOutOther lists opt-out keywords in other languages, kept apart so an
 	// operator can replace them without restating OptOut. Default: ARRET and
@@ -69,10 +73,10 @@ type KeywordConfig struct {
 	// consent, which costs far more than asking again.
 	OptIn []string
 	// Resume lists the replies that undo an earlier STOP. Default: UNSTOP and
-	// START.
+	// START, the only words allowed.
 	Resume []string
 	// Help lists the replies that ask for the HELP text. Default: HELP and
-	// INFO.
+	// INFO, which a configuration must keep.
 	Help []string
 	// RevocationPhrases lists whole-message wordings that revoke consent
 	// without using a keyword, matched as described on Classifier.Classify.
@@ -82,9 +86,11 @@ type KeywordConfig struct {
 
 // DefaultRevocationPhrases are the default free-text revocations. The FCC
 // counts any wording a reasonable person would read as a revocation (47 CFR
-// 64.1200(a)(10)). This list contains common ones that cannot mean anything
-// else when they are the whole message. Courtesy words, "anymore" and
-// "don't" variants are handled by the matcher and need no entries here.
+// 64.1200(a)(10)). This list contains common ones that a reasonable reader
+// takes as a revocation when they are the whole message, "wrong number"
+// included: texts to a number whose holder never consented must stop.
+// Courtesy words, "anymore", "now" and "don't" variants are handled by the
+// matcher and need no entries here.
 var DefaultRevocationPhrases = []string{
 	"stop texting me",
 	"stop texting this number",
@@ -109,16 +115,34 @@ var DefaultRevocationPhrases = []string{
 	"i want to opt out",
 	"i want to unsubscribe",
 	"leave me alone",
+	"stop texting",
+	"stop messaging",
+	"stop sending",
+	"stop it",
+	"stop texts",
+	"stop messages",
+	"stop all texts",
+	"stop all messages",
+	"stop the texts",
+	"stop the messages",
+	"stop these texts",
+	"stop these messages",
+	"stop calling me",
+	"stop calling",
+	"no more",
+	"do not text",
+	"do not message",
+	"do not contact",
+	"unsubscribe me from your list",
+	"unsubscribe me from this list",
+	"wrong number",
 }
 
 // DefaultKeywords returns the default configuration described on each
 // KeywordConfig field. The returned slices are fresh copies.
 func DefaultKeywords() KeywordConfig {
 	return KeywordConfig{
-		OptOut: []string{
-			"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "END", "QUIT",
-			"CANCEL", "REVOKE", "OPTOUT", "OPT OUT", "OPT-OUT",
-		},
+		OptOut:            slices.Clone(ruleOptOutWords),
 		OptOutOther:       []string{"ARRET", "ARRÊT", "ALTO", "BAJA", "PARAR"},
 		OptIn:             []string{"YES"},
 		Resume:            []string{"UNSTOP", "START"},
@@ -139,8 +163,10 @@ type Classifier struct {
 }
 
 // NewClassifier builds a Classifier from cfg. It fails when an entry is
-// empty after normalization, or when one normalized entry appears in two
-// lists. The error names the entry and the lists.
+// empty after normalization or when one normalized entry appears in two
+// lists. It also fails when cfg breaks a consent rule: the default OptOut
+// words must opt out, HELP and INFO must ask for help, and Resume may
+// contain only UNSTOP and START. The error names the entry and the lists.
 func NewClassifier(cfg KeywordConfig) (*Classifier, error) {
 	c := &Classifier{keywords: map[string]Match{}, phrases: map[string]Match{}}
 	owner := map[string]string{}
@@ -170,6 +196,10 @@ func NewClassifier(cfg KeywordConfig) (*Classifier, error) {
 		}
 	}
 
+	if err := c.checkRuleWords(cfg); err != nil {
+		return nil, err
+	}
+
 	for _, p := range cfg.RevocationPhrases {
 		canon, ok := canonicalPhrase(Normalize(p))
 		if !ok || canon == "" {
@@ -183,6 +213,42 @@ func NewClassifier(cfg KeywordConfig) (*Classifier, error) {
 	}
 	c.maxAlnum += maxWrapperAlnum
 	return c, nil
+}
+
+// Keywords whose meaning the consent rules fix. The opt-out words include
+// the seven of the FCC's revocation rule (47 CFR 64.1200(a)(10)). Toll-free
+// carriers block a number after STOP and lift the block only on UNSTOP or
+// START, so no other word may resume. In particular, a YES must never lift
+// a STOP.
+var (
+	ruleOptOutWords = []string{
+		"STOP", "STOPALL", "STOP ALL", "UNSUBSCRIBE", "END", "QUIT",
+		"CANCEL", "REVOKE", "OPTOUT", "OPT OUT", "OPT-OUT",
+	}
+	ruleHelpWords   = []string{"HELP", "INFO"}
+	ruleResumeWords = []string{"unstop", "start"}
+)
+
+// checkRuleWords checks the keyword lists of c, built from cfg, against
+// the words the consent rules fix.
+func (c *Classifier) checkRuleWords(cfg KeywordConfig) error {
+	for _, w := range ruleOptOutWords {
+		if c.keywords[Normalize(w)].Keyword != KeywordOptOut {
+			return fmt.Errorf("consent: keyword list opt_out lacks %s, which must always opt out", w)
+		}
+	}
+	for _, w := range ruleHelpWords {
+		if c.keywords[Normalize(w)].Keyword != KeywordHelp {
+			return fmt.Errorf("consent: keyword list help lacks %s, which must always get the HELP reply", w)
+		}
+	}
+	for _, w := range cfg.Resume {
+		if n := Normalize(w); !slices.Contains(ruleResumeWords, n) {
+			return fmt.Errorf("consent: keyword list resume contains %q: only UNSTOP and START may lift a STOP, "+
+				"because toll-free carriers lift their block on those two words only", n)
+		}
+	}
+	return nil
 }
 
 // maxReplyBytes is the size above which Classify reads any reply as an
@@ -211,14 +277,27 @@ func Classify(text string) Match { return defaultClassifier.Classify(text) }
 // with FreeText set:
 //
 //   - A keyword or revocation phrase preceded by "please" (or "pls", "plz")
-//     and followed by "please", "thanks", "thank you", "thx" or "ty", each at
-//     most once. So "Stop. Thank you" opts out, as any reasonable reader
+//     and followed by up to two of "please", "thanks", "thank you", "thx"
+//     and "ty". So "Stop. Thank you" opts out, as any reasonable reader
 //     would take it, and "yes please" opts in.
-//   - A revocation phrase may end in "anymore", "any more", "any longer",
-//     "again" or "ever again", and "don't" or "dont" may stand for "do not":
-//     "Please don't text me anymore!" matches "do not text me".
+//   - A revocation phrase or an opt-out keyword may end in "anymore", "any
+//     more", "any longer", "again", "ever again" or "now", and "don't" or
+//     "dont" may stand for "do not": "Please don't text me anymore!"
+//     matches "do not text me", and "stop now" opts out.
+//   - Only opt-out keywords ("stop stop", "unsubscribe. stop"), or the
+//     single letters of one ("S T O P"), opt out.
+//   - When nothing else matches, Classify reads the reply again with
+//     look-alike letters taken as Latin ones, accents and stray combining
+//     marks dropped, and punctuation inside words taken as a space. That
+//     reading may opt out, but never opt in, resume or ask for help. So
+//     "SТОP" with a Cyrillic Т and О, "ꜱᴛᴏᴘ", "ST0P", "s̶t̶o̶p̶" and "opt.out"
+//     opt out, while "YЕS" with a Cyrillic Е is an ordinary message. A
+//     missed opt-out keeps texting someone who revoked consent, while a
+//     wrong opt-out is undone with UNSTOP, so the readings lean towards
+//     opting out.
 //
-// Punctuation between words is ignored for these variations only.
+// Punctuation between words is ignored for these variations only. Two
+// keywords of different meanings ("yes stop") stay an ordinary message.
 //
 // Replies longer than 4096 bytes are ordinary messages whatever they
 // contain. No keyword reply from a phone comes near that size, and the limit
@@ -252,7 +331,10 @@ func (c *Classifier) classifyNormalized(b []byte) Match {
 	if m, ok := c.keywords[string(b)]; ok {
 		return m
 	}
-	return c.matchWrapped(b)
+	if m := c.matchWrapped(b); m.Keyword != KeywordNone {
+		return m
+	}
+	return c.matchLookalike(b)
 }
 
 // scanReply reports whether text is ASCII, and whether it has more than
@@ -264,7 +346,9 @@ func (c *Classifier) classifyNormalized(b []byte) Match {
 // mark, and case folding may lower it, but a letter or digit remains. Nor do
 // the matcher's edge trimming and "don't" expansion lose one. So the
 // normalized reply has at least as many letters and digits as text has ASCII
-// ones, and a match has at most limit.
+// ones, and a match has at most limit. One entry with its courtesy words and
+// intensifier stays within limit by the choice of limit. The readings that
+// repeat or spell out keywords check the limit themselves.
 func scanReply(text string, limit int) (ascii, tooLong bool) {
 	ascii = true
 	n := 0

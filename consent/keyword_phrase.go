@@ -3,6 +3,7 @@ package consent
 import (
 	"bytes"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -11,13 +12,17 @@ import (
 const maxPhraseWords = 12
 
 // maxWrapperWords and maxWrapperAlnum bound what the matcher strips around a
-// keyword or phrase: one leading "please" (6 letters), one trailing "thank
-// you" (2 words, 8 letters) and one "any longer" or "ever again" (2 words,
-// 9 letters).
+// keyword or phrase: one leading "please" (6 letters), two trailing courtesy
+// words such as "please thank you" (3 words, 14 letters) and one "any
+// longer" or "ever again" (2 words, 9 letters).
 const (
-	maxWrapperWords = 5
-	maxWrapperAlnum = 6 + 8 + 9
+	maxWrapperWords = 6
+	maxWrapperAlnum = 6 + 14 + 9
 )
+
+// maxTrailingCourtesy is how many trailing courtesy words the matcher
+// strips, as in "stop please thank you".
+const maxTrailingCourtesy = 2
 
 // maxTokens is the maximum number of words in a reply that can match.
 const maxTokens = maxPhraseWords + maxWrapperWords
@@ -59,13 +64,15 @@ func (ws *words) list() []word { return ws.w[:ws.n] }
 var (
 	leadingCourtesy  = []string{"please", "pls", "plz"}
 	trailingCourtesy = []string{"thank you", "please", "pls", "plz", "thanks", "thx", "ty"}
-	intensifiers     = []string{"any more", "any longer", "ever again", "anymore", "again"}
+	intensifiers     = []string{"any more", "any longer", "ever again", "anymore", "again", "now"}
 )
 
 // matchWrapped looks for a keyword or revocation phrase in the normalized
 // text b once the words are split apart, "don't" is expanded and courtesy
-// words and intensifiers are stripped. Every match it returns has FreeText
-// set.
+// words and intensifiers are stripped. An intensifier may follow an opt-out
+// keyword too ("stop now"), and a reply made only of opt-out keywords
+// ("stop stop") or of the letters of one ("s t o p") opts out as well.
+// Every match it returns has FreeText set.
 func (c *Classifier) matchWrapped(b []byte) Match {
 	var ws words
 	if !ws.split(b) || ws.n == 0 {
@@ -87,8 +94,85 @@ func (c *Classifier) matchWrapped(b []byte) Match {
 		if m, ok := c.phrases[string(canon)]; ok {
 			return m
 		}
+		if m, ok := c.keywords[string(canon)]; ok && m.Keyword == KeywordOptOut {
+			m.FreeText = true
+			return m
+		}
+	}
+	if letterDigitCountBytes(b) > c.maxAlnum {
+		// Keep every match within the bound that scanReply relies on.
+		return Match{}
+	}
+	if m, ok := c.matchRepeatedOptOut(b, toks); ok {
+		return m
+	}
+	if m, ok := c.matchSpelledOptOut(b, toks); ok {
+		return m
 	}
 	return Match{}
+}
+
+// matchRepeatedOptOut reports whether toks are two or more opt-out
+// keywords, such as "stop stop" or "unsubscribe. stop", and returns the
+// first.
+func (c *Classifier) matchRepeatedOptOut(b []byte, toks []word) (Match, bool) {
+	var first Match
+	count := 0
+	var buf [asciiStackSize]byte
+	for i := 0; i < len(toks); count++ {
+		// Try the two-word keywords ("stop all", "opt out") first.
+		if i+1 < len(toks) {
+			pair := joinWords(buf[:0], b, toks[i:i+2])
+			if m, ok := c.keywords[string(pair)]; ok && m.Keyword == KeywordOptOut {
+				if count == 0 {
+					first = m
+				}
+				i += 2
+				continue
+			}
+		}
+		one := toks[i].appendTo(buf[:0], b)
+		m, ok := c.keywords[string(one)]
+		if !ok || m.Keyword != KeywordOptOut {
+			return Match{}, false
+		}
+		if count == 0 {
+			first = m
+		}
+		i++
+	}
+	if count < 2 {
+		return Match{}, false
+	}
+	first.FreeText = true
+	return first, true
+}
+
+// matchSpelledOptOut reports whether toks are the single letters of an
+// opt-out keyword, as in "S T O P", and returns that keyword.
+func (c *Classifier) matchSpelledOptOut(b []byte, toks []word) (Match, bool) {
+	const minLetters = 3 // END, the shortest opt-out keyword
+	if len(toks) < minLetters {
+		return Match{}, false
+	}
+	var buf [asciiStackSize]byte
+	joined := buf[:0]
+	for _, t := range toks {
+		if t.lo < 0 {
+			return Match{}, false
+		}
+		r, n := utf8.DecodeRune(b[t.lo:t.hi])
+		if n != t.hi-t.lo || !unicode.IsLetter(r) {
+			return Match{}, false
+		}
+		joined = append(joined, b[t.lo:t.hi]...)
+	}
+	m, ok := c.keywords[string(joined)]
+	if !ok || m.Keyword != KeywordOptOut {
+		return Match{}, false
+	}
+	m.FreeText = true
+	return m, true
 }
 
 // canonicalPhrase returns the form in which a configured revocation phrase
@@ -167,8 +251,8 @@ func trimEdgeNoise(b []byte, lo, hi int) (int, int) {
 	return lo, hi
 }
 
-// stripCourtesy removes one leading and one trailing courtesy word, never
-// leaving toks empty.
+// stripCourtesy removes one leading courtesy word and up to
+// maxTrailingCourtesy trailing ones, never leaving toks empty.
 func stripCourtesy(b []byte, toks []word) []word {
 	if len(toks) > 1 {
 		for _, c := range leadingCourtesy {
@@ -178,7 +262,10 @@ func stripCourtesy(b []byte, toks []word) []word {
 			}
 		}
 	}
-	return stripSuffix(b, toks, trailingCourtesy)
+	for range maxTrailingCourtesy {
+		toks = stripSuffix(b, toks, trailingCourtesy)
+	}
+	return toks
 }
 
 // stripSuffix removes the first entry of suffixes that toks ends with,

@@ -14,9 +14,11 @@ import (
 // affect matching. The steps are:
 //
 //   - Zero-width and other format characters (ZWSP, ZWNJ, ZWJ, word joiner,
-//     BOM, soft hyphen, direction marks, emoji tags), variation selectors and
-//     enclosing marks (the keycap) are removed without a trace, so "s\u200btop"
-//     reads "stop".
+//     BOM, soft hyphen, direction marks, emoji tags) are removed without a
+//     trace, so "s\u200btop" reads "stop". So are variation selectors,
+//     enclosing marks (the keycap) and the other default-ignorable
+//     characters, such as the combining grapheme joiner and Hangul fillers.
+//   - Enclosed Latin letters ("ⓈⓉⓄⓅ", "🅂🅃🄾🄿") become their letters.
 //   - Emoji, pictographs and other symbols of Unicode category So, skin-tone
 //     modifiers and control characters become a space, so "YES👍" reads "yes".
 //   - Unicode NFKC turns fullwidth and other compatibility forms into their
@@ -153,9 +155,12 @@ func normalizePass(s string) string {
 	return strings.TrimFunc(b.String(), isEdgeNoise)
 }
 
-// invisibleToSpace maps a rune for the first step of Normalize: it returns
-// -1 (drop) for format characters, variation selectors and enclosing marks,
-// ' ' for pictographs and control characters, and r itself otherwise.
+// invisibleToSpace maps a rune for the first step of Normalize. It returns
+// -1 (drop) for format characters, variation selectors, enclosing marks and
+// the other default-ignorable characters. The Hangul fillers are among them:
+// letters that render as nothing. It returns the letter of an enclosed
+// Latin letter, ' ' for other pictographs and control characters, and r
+// itself otherwise.
 func invisibleToSpace(r rune) rune {
 	switch {
 	case r < utf8.RuneSelf:
@@ -163,12 +168,40 @@ func invisibleToSpace(r rune) rune {
 			return ' '
 		}
 		return r
-	case unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Me):
+	case unicode.In(r, unicode.Cf, unicode.Variation_Selector, unicode.Me,
+		unicode.Other_Default_Ignorable_Code_Point):
 		return -1
-	case unicode.Is(unicode.So, r), isSkinTone(r), unicode.Is(unicode.Cc, r):
+	case unicode.Is(unicode.So, r):
+		if l, ok := enclosedLetter(r); ok {
+			return l
+		}
+		return ' '
+	case isSkinTone(r), unicode.Is(unicode.Cc, r):
 		return ' '
 	}
 	return r
+}
+
+// enclosedLetter returns the letter that an enclosed Latin letter (circled
+// Ⓢ, squared 🅂, negative circled 🅢 or negative squared 🆂) shows, for
+// replies typed with "fancy text" keyboards. NFKC would map the circled and
+// squared forms, but they are symbols (So), which Normalize otherwise turns
+// into spaces before NFKC. Regional indicators are left out: pairs of them
+// are flags, as in "STOP🇺🇸".
+func enclosedLetter(r rune) (rune, bool) {
+	switch {
+	case 0x24b6 <= r && r <= 0x24cf: // circled capital letters
+		return 'A' + r - 0x24b6, true
+	case 0x24d0 <= r && r <= 0x24e9: // circled small letters
+		return 'a' + r - 0x24d0, true
+	case 0x1f130 <= r && r <= 0x1f149: // squared capital letters
+		return 'A' + r - 0x1f130, true
+	case 0x1f150 <= r && r <= 0x1f169: // negative circled capital letters
+		return 'A' + r - 0x1f150, true
+	case 0x1f170 <= r && r <= 0x1f189: // negative squared capital letters
+		return 'A' + r - 0x1f170, true
+	}
+	return 0, false
 }
 
 // isSkinTone reports the emoji modifiers U+1F3FB..U+1F3FF (Fitzpatrick skin

@@ -24,21 +24,78 @@ var zoneCache sync.Map
 // more than one. Alaska (+1 907) spans two zones and so does a toll-free
 // number, which has no location at all.
 func TimeZoneFor(e164 string) (*time.Location, bool) {
+	names, ok := zoneNamesFor(e164)
+	if !ok || len(names) != 1 {
+		return nil, false
+	}
+	return loadZone(names[0])
+}
+
+// maxZoneSpread is the largest difference between the UTC offsets of the
+// zones a number's prefix maps to for zonesFor to use them all. Geographic
+// prefixes map to zones at most a few hours apart, such as Alaska's two.
+// Toll-free and other non-geographic NANP codes map to every zone from Guam
+// (UTC+10) to American Samoa (UTC-11), which says nothing about where the
+// subscriber is.
+const maxZoneSpread = 6 * time.Hour
+
+// zonesFor returns the time zones the subscriber number e164 may be in at
+// time now: the zones its prefix maps to, or nil when it maps to none or
+// to zones more than maxZoneSpread apart.
+//
+// TODO: libphonenumber maps some area codes that span two zones to one of
+// them (850 in Florida's panhandle to New York only), so quiet hours there
+// can start an hour early for part of the subscribers.
+func zonesFor(e164 string, now time.Time) []*time.Location {
+	names, ok := zoneNamesFor(e164)
+	if !ok {
+		return nil
+	}
+	zones := make([]*time.Location, 0, len(names))
+	var lo, hi int
+	for i, name := range names {
+		loc, ok := loadZone(name)
+		if !ok {
+			return nil
+		}
+		_, offset := now.In(loc).Zone()
+		if i == 0 || offset < lo {
+			lo = offset
+		}
+		if i == 0 || offset > hi {
+			hi = offset
+		}
+		zones = append(zones, loc)
+	}
+	if time.Duration(hi-lo)*time.Second > maxZoneSpread {
+		return nil
+	}
+	return zones
+}
+
+// zoneNamesFor returns the IANA zone names libphonenumber gives for the
+// prefix of e164, reporting false when it gives none.
+func zoneNamesFor(e164 string) ([]string, bool) {
 	if !isE164(e164) {
 		return nil, false
 	}
-	zones, err := phonenumbers.GetTimezonesForPrefix(e164)
-	if err != nil || len(zones) != 1 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE {
+	names, err := phonenumbers.GetTimezonesForPrefix(e164)
+	if err != nil || len(names) == 0 || names[0] == phonenumbers.UNKNOWN_TIMEZONE {
 		return nil, false
 	}
-	if loc, ok := zoneCache.Load(zones[0]); ok {
+	return names, true
+}
+
+// loadZone returns the zone named name, loading each zone once.
+func loadZone(name string) (*time.Location, bool) {
+	if loc, ok := zoneCache.Load(name); ok {
 		return loc.(*time.Location), true
 	}
-	loc, err := time.LoadLocation(zones[0])
+	loc, err := time.LoadLocation(name)
 	if err != nil {
 		return nil, false
 	}
-	zoneCache.Store(zones[0], loc)
+	zoneCache.Store(name, loc)
 	return loc, true
 }
 

@@ -32,18 +32,21 @@ func mustLoadLocation(name string) *time.Location {
 }
 
 // inQuietHours reports whether now falls in quiet hours for the recipient
-// number. The zone comes from the number's area code, or else from
-// fallback (the account's zone). With neither, now must be outside quiet
-// hours in both fallbackZones, so such a recipient gets texts only from
-// 8:00 in Adak to 21:00 in New York (13:00 to 21:00 Eastern in winter).
+// number. The zones come from the number's prefix (see zonesFor): when it
+// gives several, such as Alaska's two, now must be outside quiet hours in
+// each. When it gives none, the zone is fallback (the account's zone). With
+// neither, now must be outside quiet hours in both fallbackZones, so such a
+// recipient gets texts only from 8:00 in Adak to 21:00 in New York (13:00
+// to 21:00 Eastern in winter).
 func inQuietHours(now time.Time, number string, fallback *time.Location) bool {
-	if loc, ok := TimeZoneFor(number); ok && loc != nil {
-		return quietAt(now.In(loc))
-	}
-	if fallback != nil {
+	zones := zonesFor(number, now)
+	if zones == nil && fallback != nil {
 		return quietAt(now.In(fallback))
 	}
-	for _, loc := range fallbackZones {
+	if zones == nil {
+		zones = fallbackZones
+	}
+	for _, loc := range zones {
 		if quietAt(now.In(loc)) {
 			return true
 		}

@@ -2,6 +2,7 @@ package consent
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -125,9 +126,10 @@ type Event struct {
 	Time   time.Time
 }
 
-// Validate checks the fields every store relies on: a known kind, an
-// account id and a number without NUL bytes (stores use NUL as a key
-// separator), and a time.
+// Validate checks the fields every store relies on. The kind must be known
+// and the time after 1970 and before 2262. The account id and the number
+// must not contain NUL bytes, because stores use NUL as a key separator. A
+// request and a YES must name a toll-free number.
 func (ev Event) Validate() error {
 	if ev.Kind == 0 || ev.Kind >= eventKindEnd {
 		return fmt.Errorf("invalid event kind %d", uint8(ev.Kind))
@@ -138,6 +140,9 @@ func (ev Event) Validate() error {
 	if ev.Time.IsZero() {
 		return fmt.Errorf("event %s for %s has no time", ev.Kind, ev.Account)
 	}
+	if err := checkEventTime(ev.Time); err != nil {
+		return fmt.Errorf("event %s for %s: %w", ev.Kind, ev.Account, err)
+	}
 	if ev.Kind == EventImport {
 		switch ev.Import {
 		case StateOptedIn, StateOptedOut, StateVoided:
@@ -147,6 +152,27 @@ func (ev Event) Validate() error {
 	}
 	if len(ev.TollFree) > maxEncodedNumber {
 		return fmt.Errorf("toll-free number %q is too long", ev.TollFree)
+	}
+	// A YES counts only when sent to the number a request came from, so
+	// both must name it: an empty sender would let any YES match.
+	if ev.TollFree == "" && (ev.Kind == EventRequest || ev.Kind == EventYes) {
+		return fmt.Errorf("event %s for %s has no toll-free number", ev.Kind, ev.Account)
+	}
+	return nil
+}
+
+// Event times must lie after the Unix epoch and before 2262, the range of
+// int64 Unix nanoseconds. The record encoding stores Unix nanoseconds, and
+// 0 stands for no time.
+var (
+	minEventTime = time.Unix(0, 1)
+	maxEventTime = time.Unix(0, math.MaxInt64)
+)
+
+// checkEventTime rejects a time outside [minEventTime, maxEventTime].
+func checkEventTime(t time.Time) error {
+	if t.Before(minEventTime) || t.After(maxEventTime) {
+		return fmt.Errorf("time %s is out of range (want after 1970 and before 2262)", t.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

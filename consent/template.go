@@ -36,8 +36,9 @@ type Template struct {
 	// Details describes what the texts are about and how often they come,
 	// for example "Appointment reminders, about 2 texts a month." Optional.
 	Details string
-	// RatesNotice is the notice that message and data rates may apply.
-	// Default (when empty or blank): DefaultRatesNotice.
+	// RatesNotice is the notice that message and data rates may apply. It
+	// must contain the word "rates" or "rate". Default (when empty or
+	// blank): DefaultRatesNotice.
 	RatesNotice string
 	// OptInWording is the instruction for opting in. It must contain the
 	// word YES. Default: DefaultOptInWording.
@@ -49,8 +50,9 @@ type Template struct {
 
 // Validate checks the template. The business name is required, every field
 // must be at most 300 characters without control characters, the website
-// must not contain spaces, and custom wordings must name the YES and STOP
-// keywords. The error names each failing field.
+// must not contain spaces, custom wordings must name the YES and STOP
+// keywords, and a custom rates notice must speak of rates. The error names
+// each failing field.
 func (t Template) Validate() error {
 	var errs []error
 	if strings.TrimSpace(t.BusinessName) == "" {
@@ -77,6 +79,10 @@ func (t Template) Validate() error {
 	}
 	if w := strings.TrimSpace(t.OptOutWording); w != "" && !containsWord(w, "stop") {
 		errs = append(errs, fmt.Errorf("opt_out_wording %q does not contain the word STOP", w))
+	}
+	if w := strings.TrimSpace(t.RatesNotice); w != "" && !containsWord(w, "rates") && !containsWord(w, "rate") {
+		errs = append(errs, fmt.Errorf("rates_notice %q does not contain the word rates: every request must say "+
+			"that message and data rates may apply", w))
 	}
 	return errors.Join(errs...)
 }

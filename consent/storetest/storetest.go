@@ -39,6 +39,11 @@ func Run(t *testing.T, open Opener) {
 			tc.run(t, open(t))
 		})
 	}
+	for _, tc := range reviewCases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, open(t))
+		})
+	}
 	for _, tc := range engineCases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.run(t, open(t))
@@ -752,12 +757,14 @@ func testConcurrentApplySerialized(t *testing.T, s consent.Store) {
 func testInvalidEventRejected(t *testing.T, s consent.Store) {
 	good := consent.Event{Kind: consent.EventStop, Account: Account, Number: Number, Time: base}
 	bad := map[string]func(ev *consent.Event){
-		"no kind":        func(ev *consent.Event) { ev.Kind = 0 },
-		"no account":     func(ev *consent.Event) { ev.Account = "" },
-		"NUL in account": func(ev *consent.Event) { ev.Account = "a\x00b" },
-		"no number":      func(ev *consent.Event) { ev.Number = "" },
-		"no time":        func(ev *consent.Event) { ev.Time = time.Time{} },
-		"bad import":     func(ev *consent.Event) { ev.Kind = consent.EventImport; ev.Import = consent.StateRequested },
+		"no kind":                   func(ev *consent.Event) { ev.Kind = 0 },
+		"no account":                func(ev *consent.Event) { ev.Account = "" },
+		"NUL in account":            func(ev *consent.Event) { ev.Account = "a\x00b" },
+		"no number":                 func(ev *consent.Event) { ev.Number = "" },
+		"no time":                   func(ev *consent.Event) { ev.Time = time.Time{} },
+		"bad import":                func(ev *consent.Event) { ev.Kind = consent.EventImport; ev.Import = consent.StateRequested },
+		"request without toll-free": func(ev *consent.Event) { ev.Kind = consent.EventRequest },
+		"YES without toll-free":     func(ev *consent.Event) { ev.Kind = consent.EventYes },
 	}
 	for name, mutate := range bad {
 		ev := good
