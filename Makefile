@@ -9,3 +9,9 @@ run:
 
 test:
 	./scripts/test.sh
+
+# Measures optgate against the SMSC simulator and writes
+# docs/benchmarks-latest.md. BENCH_QUICK=1 runs each scenario briefly.
+.PHONY: bench
+bench:
+	./scripts/bench.sh

@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# Measures optgate against the SMSC simulator it fronts, on this machine,
+# and writes the results as Markdown to docs/benchmarks-latest.md (and to
+# stdout). Scenarios, each with the same binds, window and message mix:
+#
+#   direct         ESME -> simulator, the baseline
+#   embedded       ESME -> optgate (embedded bbolt store) -> simulator
+#   redis          ESME -> optgate (redis-server store) -> simulator
+#   http           HTTP API -> optgate (embedded store) -> simulator
+#   "@ N msg/s"    direct and embedded again at a fixed rate, to compare
+#                  latency at equal load
+#
+# plus the consent package's decision benchmarks, the daemon's RSS idle
+# and under load, and its time from start to ready.
+#
+# Needs go, curl and redis-server on PATH. Every process it starts listens
+# on 127.0.0.1 on a free port and is stopped when the script exits.
+#
+# Settings (environment):
+#   BENCH_QUICK=1         run each scenario for 3s and each Go benchmark briefly
+#   BENCH_DURATION=20s    length of each load scenario
+#   BENCH_WARMUP=3s       load sent before each scenario and left out of it
+#   BENCH_BINDS=2         SMPP binds (HTTP: binds x window requests in flight)
+#   BENCH_WINDOW=10       messages in flight per bind
+#   BENCH_MIX=...         message mix, default gsm7=80,ucs2=10,long=10
+#   BENCH_FIXED_RATE=200  rate of the fixed-rate scenarios, msg/s; 0 skips them
+#   BENCH_BENCHTIME=2s    -benchtime of the consent benchmarks
+#   BENCH_OUT=FILE        Markdown output, default docs/benchmarks-latest.md;
+#                         "-" prints it only
+#   BENCH_KEEP=1          keep the work directory (logs, configs, JSON reports)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+quick=${BENCH_QUICK:-0}
+if [[ $quick == 1 ]]; then
+  duration=${BENCH_DURATION:-3s}
+  warmup=${BENCH_WARMUP:-1s}
+  benchtime=${BENCH_BENCHTIME:-200ms}
+else
+  duration=${BENCH_DURATION:-20s}
+  warmup=${BENCH_WARMUP:-3s}
+  benchtime=${BENCH_BENCHTIME:-2s}
+fi
+binds=${BENCH_BINDS:-2}
+window=${BENCH_WINDOW:-10}
+mix=${BENCH_MIX:-gsm7=80,ucs2=10,long=10}
+fixed_rate=${BENCH_FIXED_RATE:-200}
+out=${BENCH_OUT:-docs/benchmarks-latest.md}
+recipients=+12015550000-+12015559999
+operator_token=bench-operator-token
+
+for tool in go curl redis-server; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool not found on PATH; install it first" >&2; exit 2; }
+done
+
+work=$(mktemp -d -t optgate-bench.XXXXXX)
+keep_work=0 # set when a daemon died, so its log survives
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [[ ${BENCH_KEEP:-0} == 1 || $keep_work == 1 ]]; then
+    echo "bench: work directory kept: $work" >&2
+  else
+    rm -rf "$work"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+
+# commands collects the exact commands run, for the report. The work
+# directory is shown as $WORK.
+commands=()
+note_command() {
+  local arg line="" sq="'"
+  for arg in "$@"; do
+    arg=${arg//$work/\$WORK}
+    if [[ ! $arg =~ ^[A-Za-z0-9_./:=,+@%\$-]+$ ]]; then
+      arg="'${arg//$sq/$sq\\$sq$sq}'" # shell-quote: ' becomes '\''
+    fi
+    line+="${line:+ }$arg"
+  done
+  commands+=("$line")
+}
+
+# free_port prints a loopback TCP port nothing listens on and that this
+# script has not handed out yet.
+used_ports=" "
+free_port() {
+  local port tries
+  for tries in $(seq 200); do
+    port=$((20000 + RANDOM % 40000))
+    [[ $used_ports == *" $port "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      used_ports+="$port "
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "bench: no free port found" >&2
+  return 1
+}
+
+# wait_port waits up to 10s until something accepts connections on port.
+wait_port() {
+  local port=$1 i
+  for i in $(seq 500); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.02
+  done
+  echo "bench: nothing listens on 127.0.0.1:$1 after 10s" >&2
+  return 1
+}
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# rss_kb prints the resident set size of a process in KiB, from
+# /proc/PID/status.
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+mib() { awk -v kb="$1" 'BEGIN { printf "%.1f MiB", kb / 1024 }'; }
+
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+load_start=$(loadavg)
+
+log "building optgate into $work"
+go build -o "$work/optgate" ./cmd/optgate
+optgate=$work/optgate
+
+# Common load flags of every scenario.
+load_flags=(-binds "$binds" -window "$window" -warmup "$warmup" -duration "$duration" -mix "$mix"
+  -to "$recipients" -json)
+
+# run_bench NAME PID [FLAGS...] runs one load scenario into $work/NAME.json,
+# observing the CPU time and RSS of the process PID under test.
+run_bench() {
+  local name=$1 pid=$2
+  shift 2
+  note_command optgate bench "$@" "${load_flags[@]}" -pid '$PID'
+  log "scenario $name"
+  if ! "$optgate" bench "$@" "${load_flags[@]}" -pid "$pid" >"$work/$name.json" 2>"$work/$name.err"; then
+    log "scenario $name failed: $(tail -n 3 "$work/$name.err")"
+    skipped+=("$name: the load run failed: $(tail -n 1 "$work/$name.err")")
+    rm -f "$work/$name.json"
+    return 1
+  fi
+}
+
+# json_number FILE KEY prints the first number stored under KEY in a
+# report that optgate bench -json wrote, or 0.
+json_number() {
+  awk -F': ' -v key="\"$2\"" 'index($1, key) { gsub(/[ ,]/, "", $2); print $2; found = 1; exit }
+    END { if (!found) print 0 }' "$1" 2>/dev/null || echo 0
+}
+
+# write_config FILE STORE_YAML writes a daemon configuration: the demo
+# account with its public credentials (password demopass, token
+# demo-token) allowed $binds binds, the simulator as the only carrier, SIP
+# off, and the given store section.
+write_config() {
+  cat >"$1" <<EOF
+listeners:
+  smpp: {addr: "127.0.0.1:$smpp_port"}
+  http: {addr: "127.0.0.1:$http_port"}
+  sip: {enabled: false}
+  simulator: {enabled: false}
+$2
+logging: {level: info, format: json}
+accounts:
+  - id: demo
+    business_name: Demo Coffee Co.
+    toll_free:
+      - number: "+18005550100"
+        greeting: builtin:demo
+        voicemail: {enabled: true}
+    esme:
+      - system_id: demo
+        password_hash: \$2a\$10\$Po9C.dIEP.RsQfRJvKqeIOK.wZWQjQqF8z2AwF4s8pFrQG3Q2FqdW
+        max_binds: $binds
+    api_tokens:
+      - name: demo
+        hash: \$2a\$10\$sEgKhmjOKtBZbs1zBs5dSOSztdP7UHk56cqlIBB950QsK3RRuCQq.
+carriers:
+  - name: sim
+    address: "127.0.0.1:$sim_port"
+    system_id: optgate
+    password: simpass
+    binds: $binds
+    window: $((window * 2))
+    routes: ["+"]
+EOF
+  "$optgate" config check "$1" >/dev/null
+}
+
+# start_daemon NAME CONFIG starts optgate run, waits for /readyz and sets
+# daemon_pid, ready_ms (start to ready) and idle_rss (KiB, 1s after ready).
+start_daemon() {
+  local name=$1 config=$2 start code i
+  commands+=("OPTGATE_OPERATOR_TOKEN=\$TOKEN optgate run -config ${config//$work/\$WORK}")
+  start=$(now_ms)
+  OPTGATE_OPERATOR_TOKEN=$operator_token "$optgate" run -config "$config" 2>"$work/$name-daemon.log" &
+  daemon_pid=$!
+  pids+=("$daemon_pid")
+  for i in $(seq 1500); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/readyz" || true)
+    [[ $code == 200 ]] && break
+    if ! kill -0 "$daemon_pid" 2>/dev/null; then
+      log "optgate run exited: $(tail -n 5 "$work/$name-daemon.log")"
+      return 1
+    fi
+    sleep 0.01
+  done
+  if [[ $code != 200 ]]; then
+    log "optgate run not ready after 15s"
+    return 1
+  fi
+  ready_ms=$(($(now_ms) - start))
+  sleep 1
+  idle_rss=$(rss_kb "$daemon_pid")
+}
+
+# daemon_alive NAME reports whether the daemon started by start_daemon NAME
+# still runs. When it has exited, it notes the exit status and the last log
+# line in the report and keeps the work directory.
+dead_daemon=""
+daemon_alive() {
+  kill -0 "$daemon_pid" 2>/dev/null && return 0
+  [[ $dead_daemon == "$daemon_pid" ]] && return 1
+  dead_daemon=$daemon_pid
+  local status=0
+  wait "$daemon_pid" 2>/dev/null || status=$?
+  skipped+=("optgate run ($1) exited with status $status during the load; last log line: $(tail -n 1 "$work/$1-daemon.log")")
+  log "optgate run ($1) exited with status $status; its log is $work/$1-daemon.log"
+  keep_work=1
+  return 1
+}
+
+stop_pid() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+# resources collects one table row per daemon: NAME SMPP_REPORT
+# [HTTP_REPORT].
+resources=()
+add_resources() {
+  local smpp_peak=- http_peak=-
+  [[ -f $2 ]] && smpp_peak=$(mib "$(json_number "$2" peak_rss_kib)")
+  [[ -n ${3:-} && -f $3 ]] && http_peak=$(mib "$(json_number "$3" peak_rss_kib)")
+  resources+=("| $1 | ${ready_ms} ms | $(mib "$idle_rss") | $smpp_peak | $http_peak |")
+}
+
+# The simulator is shared by every scenario.
+sim_port=$(free_port)
+note_command optgate smsc-sim -addr "127.0.0.1:$sim_port" -control ""
+"$optgate" smsc-sim -addr "127.0.0.1:$sim_port" -control "" >/dev/null 2>"$work/sim.log" &
+sim_pid=$!
+pids+=("$sim_pid")
+wait_port "$sim_port"
+direct_flags=(-target "127.0.0.1:$sim_port" -system-id optgate -password simpass)
+
+rows=()
+skipped=()
+run_bench direct "$sim_pid" "${direct_flags[@]}" && rows+=("direct=$work/direct.json")
+if ((fixed_rate > 0)); then
+  run_bench direct-fixed "$sim_pid" "${direct_flags[@]}" -rate "$fixed_rate" &&
+    rows+=("direct @ $fixed_rate msg/s=$work/direct-fixed.json")
+fi
+
+if ! "$optgate" help run >/dev/null 2>&1; then
+  skipped+=("skipped: optgate run not available")
+  log "skipped: optgate run not available"
+else
+  smpp_port=$(free_port)
+  http_port=$(free_port)
+  optgate_flags=(-target "127.0.0.1:$smpp_port" -system-id demo -password demopass)
+
+  # Embedded store, filled straight into the file before the daemon opens it.
+  write_config "$work/embedded.yaml" "store: {type: embedded, embedded: {path: \"$work/embedded.db\"}}"
+  note_command optgate bench -prepare-only -store "$work/embedded.db" -to "$recipients"
+  if ! "$optgate" bench -prepare-only -store "$work/embedded.db" -to "$recipients" >&2; then
+    skipped+=("optgate embedded and HTTP: importing the opted-in numbers into the store file failed")
+  elif ! start_daemon embedded "$work/embedded.yaml"; then
+    skipped+=("optgate embedded and HTTP: optgate run did not become ready")
+  else
+    run_bench embedded "$daemon_pid" "${optgate_flags[@]}" && rows+=("optgate embedded=$work/embedded.json")
+    if ((fixed_rate > 0)) && daemon_alive embedded; then
+      run_bench embedded-fixed "$daemon_pid" "${optgate_flags[@]}" -rate "$fixed_rate" &&
+        rows+=("optgate embedded @ $fixed_rate msg/s=$work/embedded-fixed.json")
+    fi
+    if daemon_alive embedded; then
+      run_bench http "$daemon_pid" -http "http://127.0.0.1:$http_port" -token demo-token &&
+        rows+=("HTTP -> optgate embedded=$work/http.json")
+    fi
+    add_resources "optgate run, embedded store" "$work/embedded.json" "$work/http.json"
+    daemon_alive embedded && stop_pid "$daemon_pid"
+  fi
+
+  # Redis store, filled through the HTTP API once the daemon is up.
+  redis_port=$(free_port)
+  note_command redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$work" \
+    >"$work/redis.log" 2>&1 &
+  redis_pid=$!
+  pids+=("$redis_pid")
+  wait_port "$redis_port"
+  write_config "$work/redis.yaml" "store: {type: redis, redis: {addr: \"127.0.0.1:$redis_port\"}}"
+  if start_daemon redis "$work/redis.yaml"; then
+    commands+=("optgate bench -prepare-only -api http://127.0.0.1:$http_port -operator-token \$TOKEN -to $recipients")
+    if "$optgate" bench -prepare-only -api "http://127.0.0.1:$http_port" -operator-token "$operator_token" \
+      -to "$recipients" >&2; then
+      run_bench redis "$daemon_pid" "${optgate_flags[@]}" && rows+=("optgate redis=$work/redis.json")
+      add_resources "optgate run, redis store" "$work/redis.json"
+    else
+      skipped+=("optgate redis: importing the opted-in numbers through the HTTP API failed")
+    fi
+    daemon_alive redis && stop_pid "$daemon_pid"
+  else
+    skipped+=("optgate redis: optgate run did not become ready")
+  fi
+  stop_pid "$redis_pid"
+fi
+
+# The consent package's decision benchmarks. BenchmarkRedisDecisions
+# starts its own redis-server.
+consent_cmd=(go test ./consent -run '^$' -bench 'CheckMT|RedisDecisions/(Get|GetParallel)$' -benchtime "$benchtime" -count 1)
+note_command "${consent_cmd[@]}"
+log "consent benchmarks"
+consent_table=""
+if "${consent_cmd[@]}" >"$work/consent.txt" 2>&1; then
+  consent_table=$(awk '
+    /^Benchmark/ {
+      name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+      metrics = ""
+      for (i = 3; i < NF; i += 2) {
+        if ($(i+1) == "ns/op") { nsop = $i; continue }
+        if ($(i+1) ~ /^(decisions|cpu-ns)/) metrics = metrics (metrics == "" ? "" : ", ") $i " " $(i+1)
+      }
+      printf "| %s | %s | %s |\n", name, nsop, metrics
+    }' "$work/consent.txt")
+else
+  skipped+=("consent benchmarks: go test failed: $(tail -n 3 "$work/consent.txt" | tr -s '\t\n' '  ')")
+fi
+
+# The report.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -n $(git status --porcelain 2>/dev/null) ]] && commit+=" with uncommitted changes"
+cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+mem=$(awk '/^MemTotal:/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+report=$(
+  echo "# optgate benchmark results"
+  echo
+  echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) by scripts/bench.sh$([[ $quick == 1 ]] && echo " (BENCH_QUICK=1)") at $commit."
+  echo
+  echo "- CPU: ${cpu:-unknown}, $(nproc) cores"
+  echo "- Memory: $mem"
+  echo "- OS: $(uname -sr), $(go version | awk '{print $3}')"
+  echo "- Load average (1 minute, /proc/loadavg) at the start and the end: $load_start and $(loadavg)"
+  echo "- Load: $binds binds x window $window, mix $mix, $duration per scenario after a"
+  echo "  $warmup warm-up, recipients $recipients all opted in, sender +18005550100,"
+  echo "  no receipts requested."
+  echo "  The load tool, the simulator, optgate and Redis share the machine's cores."
+  echo
+  echo "## Throughput and latency"
+  echo
+  echo "Latency is per message: from its first submit_sm to the response to its last, or one"
+  echo "POST /v1/messages. Ratios compare acknowledged messages a second with the direct run."
+  echo "CPU µs/msg is the CPU time of the process under test (the simulator in direct runs,"
+  echo "optgate in the others) per acknowledged message, from /proc/PID/stat: other work on"
+  echo "the machine slows the rates far more than it changes this figure."
+  echo
+  if ((${#rows[@]})); then
+    "$optgate" bench table -baseline direct "${rows[@]}"
+  else
+    echo "No scenario finished."
+  fi
+  if ((${#resources[@]})); then
+    echo
+    echo "## Daemon resources"
+    echo
+    echo "Start to ready runs from starting optgate run to the first 200 from /readyz. RSS is"
+    echo "VmRSS from /proc/PID/status: idle is 1 s after ready, and the peaks are the largest of"
+    echo "the samples taken every 0.1 s during the measured SMPP and HTTP runs."
+    echo
+    echo "| daemon | start to ready | RSS idle | RSS peak, SMPP load | RSS peak, HTTP load |"
+    echo "|---|---:|---:|---:|---:|"
+    printf '%s\n' "${resources[@]}"
+  fi
+  if [[ -n $consent_table ]]; then
+    echo
+    echo "## Consent decisions"
+    echo
+    echo "From the consent package benchmarks; the batch benchmark's ns/op is per batch of 100."
+    echo "decisions/cpu-s counts decisions per second of process CPU time, which other work on"
+    echo "the machine does not inflate."
+    echo
+    echo "| benchmark | ns/op | other metrics |"
+    echo "|---|---:|---|"
+    echo "$consent_table"
+  fi
+  if ((${#skipped[@]})); then
+    echo
+    echo "## Not measured"
+    echo
+    printf -- '- %s\n' "${skipped[@]}"
+  fi
+  echo
+  echo "## Commands"
+  echo
+  echo "\$WORK is a temporary directory; the ports are free loopback ports picked at run time."
+  echo
+  echo '```sh'
+  printf '%s\n' "${commands[@]}"
+  echo '```'
+)
+echo "$report"
+if [[ $out != - ]]; then
+  mkdir -p "$(dirname "$out")"
+  echo "$report" >"$out"
+  log "wrote $out"
+fi
