@@ -79,7 +79,11 @@ type CarrierPool struct {
 	name    string
 	log     *zap.Logger
 	limiter *rate.Limiter // nil when the carrier has no rate
-	next    atomic.Uint32
+	// pacing lets one submit at a time wait on limiter. Each waiter holds
+	// a reservation, so after a stall many reservations would fall due at
+	// once and leave together above the rate.
+	pacing sync.Mutex
+	next   atomic.Uint32
 
 	mu      sync.Mutex
 	addr    string
@@ -144,9 +148,10 @@ func NewCarrierPool(cfg CarrierPoolConfig) (*CarrierPool, error) {
 		changed: make(chan struct{}),
 	}
 	if c.Rate > 0 {
-		// A burst of one second's worth lets a long message's segments
-		// leave together when the carrier has been idle.
-		p.limiter = rate.NewLimiter(rate.Limit(c.Rate), max(int(c.Rate), 1))
+		// The rate is a ceiling over every one-second window, so the
+		// burst is kept to 2 % of it: a burst of one second's worth
+		// would let an idle carrier get twice its rate in one second.
+		p.limiter = rate.NewLimiter(rate.Limit(c.Rate), max(int(c.Rate*maxBurstShare), 1))
 	}
 	return p, nil
 }
@@ -364,6 +369,10 @@ func (p *CarrierPool) BoundSessions() int {
 	return n
 }
 
+// maxBurstShare is the share of a carrier's rate that may leave at once
+// after the carrier was idle.
+const maxBurstShare = 0.02
+
 // Submit sends one submit_sm on a bound session, taken round robin, and
 // returns the message_id of the carrier's submit_sm_resp.
 //
@@ -380,7 +389,10 @@ func (p *CarrierPool) BoundSessions() int {
 func (p *CarrierPool) Submit(ctx context.Context, pdu *smpp.SubmitSM) (string, error) {
 	for attempt := 0; ; attempt++ {
 		if p.limiter != nil {
-			if err := p.limiter.Wait(ctx); err != nil {
+			p.pacing.Lock()
+			err := p.limiter.Wait(ctx)
+			p.pacing.Unlock()
+			if err != nil {
 				return "", fmt.Errorf("carrier %s: waiting for the rate limit: %w: %w", p.name, ErrLinkUnavailable, err)
 			}
 		}
