@@ -231,8 +231,10 @@ type Logging struct {
 	// Format is auto, json or console. Auto writes console lines when
 	// stderr is a terminal and JSON otherwise. Default: auto.
 	Format string `yaml:"format"`
-	// MaskNumbers hides all but the last four digits of subscriber phone
-	// numbers in logs, because they are personal data. Default: true.
+	// MaskNumbers masks subscriber phone numbers in logs, because they are
+	// personal data: the "+", the country code and the last four digits
+	// stay visible, so "+12015550101" is logged as "+1******0101". Default:
+	// true.
 	MaskNumbers bool `yaml:"mask_numbers"`
 }
 

@@ -85,7 +85,7 @@ func BenchmarkHandleDeliverReceipt(b *testing.B) {
 	var pdus []*smpp.DeliverSM
 	for i := range b.N + 1 {
 		pdus = append(pdus, receiptPDU(fmt.Sprintf("id:R%d stat:DELIVRD err:000", i), nil))
-		_, err := f.store.PutMessage(f.ctx, MessageRecord{ID: fmt.Sprintf("m%d", i), Account: "acme", Carrier: "sim",
+		_, _, err := f.store.PutMessage(f.ctx, MessageRecord{ID: fmt.Sprintf("m%d", i), Account: "acme", Carrier: "sim",
 			RegisteredDelivery: 1, Total: 1, Expires: f.clock().Add(time.Hour),
 			Segments: []SegmentRecord{{CarrierID: fmt.Sprintf("R%d", i), Keys: []string{fmt.Sprintf("R%d", i)}}}}, nil)
 		if err != nil {

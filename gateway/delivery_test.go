@@ -306,7 +306,7 @@ func TestIDMapExpires(t *testing.T) {
 	expires := time.Unix(2000, 0)
 	rec := MessageRecord{ID: "m1", Account: "acme", Carrier: "sim", Total: 1, Expires: expires,
 		Segments: []SegmentRecord{{CarrierID: "X1", Keys: []string{"X1"}}}}
-	if _, err := s.PutMessage(ctx, rec, nil); err != nil {
+	if _, _, err := s.PutMessage(ctx, rec, nil); err != nil {
 		t.Fatal(err)
 	}
 	if res, err := s.Sweep(ctx, SweepLimits{Now: expires.Add(-time.Second)}); err != nil || res.Messages != 0 {

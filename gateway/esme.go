@@ -148,10 +148,17 @@ func (e *ESMEServer) Shutdown(ctx context.Context) error { return e.srv.Shutdown
 // Close closes every connection at once.
 func (e *ESMEServer) Close() error { return e.srv.Close() }
 
-// stateChanged frees the bind slot of a session that closes. Only
-// sessions that bound have a system_id, and each took a slot.
+// stateChanged frees the bind slot of a session that closes, and notes a
+// session that unbinds so that a rebind waits for its close. Only sessions
+// that bound have a system_id, and each took a slot.
 func (e *ESMEServer) stateChanged(systemID string, state smpp.SessionState, _ error) {
-	if state == smpp.SessionClosed && systemID != "" {
+	if systemID == "" {
+		return
+	}
+	switch state {
+	case smpp.SessionUnbinding:
+		e.slots.unbound(systemID)
+	case smpp.SessionClosed:
 		e.slots.release(systemID)
 	}
 }

@@ -39,7 +39,7 @@ func (e *ESMEServer) authenticate(ctx context.Context, req smpp.BindRequest) smp
 		return smpp.StatusInvalidPassword
 	}
 	e.guard.succeeded(host)
-	if !e.slots.reserve(id) {
+	if !e.slots.reserve(ctx, id, unbindWait) {
 		e.cfg.Metrics.rejected(rejectBindLimit)
 		log.Warn("bind rejected: max_binds reached", zap.Int("max_binds", id.MaxBinds))
 		return smpp.StatusBindFailed
@@ -143,41 +143,92 @@ func (g *bindGuard) evict(now time.Time) {
 	}
 }
 
+// unbindWait bounds how long a bind over its max_binds waits for a session
+// of the same system_id that is unbinding. That session frees its slot
+// only when it closes, which follows its unbind_resp within moments, so an
+// ESME that rebinds right after its unbind_resp would otherwise get
+// ESME_RBINDFAIL.
+const unbindWait = time.Second
+
 // bindSlots counts the sessions of each system_id, from a successful
 // authentication to the session's close, and remembers which account each
 // system_id belongs to.
 type bindSlots struct {
 	mu    sync.Mutex
 	count map[string]int
-	ids   map[string]ESMEIdentity
+	// unbinding counts the sessions of each system_id that entered
+	// SessionUnbinding and have not closed yet.
+	unbinding map[string]int
+	ids       map[string]ESMEIdentity
+	// freed is closed and replaced on every release, waking the binds
+	// that wait for a slot.
+	freed chan struct{}
 }
 
 func newBindSlots() *bindSlots {
-	return &bindSlots{count: map[string]int{}, ids: map[string]ESMEIdentity{}}
+	return &bindSlots{count: map[string]int{}, unbinding: map[string]int{}, ids: map[string]ESMEIdentity{},
+		freed: make(chan struct{})}
 }
 
 // reserve takes a slot for id and reports false when its MaxBinds are
-// taken.
-func (s *bindSlots) reserve(id ESMEIdentity) bool {
+// taken. While a session of id is unbinding, reserve waits up to wait for
+// a slot to free, or until ctx ends.
+func (s *bindSlots) reserve(ctx context.Context, id ESMEIdentity, wait time.Duration) bool {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		if s.count[id.SystemID] < max(id.MaxBinds, 1) {
+			s.count[id.SystemID]++
+			s.ids[id.SystemID] = id
+			s.mu.Unlock()
+			return true
+		}
+		if s.unbinding[id.SystemID] == 0 {
+			s.mu.Unlock()
+			return false
+		}
+		freed := s.freed
+		s.mu.Unlock()
+
+		select {
+		case <-freed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// unbound records that a session of systemID entered SessionUnbinding.
+func (s *bindSlots) unbound(systemID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.count[id.SystemID] >= max(id.MaxBinds, 1) {
-		return false
-	}
-	s.count[id.SystemID]++
-	s.ids[id.SystemID] = id
-	return true
+	s.unbinding[systemID]++
 }
 
 // release frees a slot of systemID when one of its sessions closes.
+//
+// NOTE: the close hook does not say whether the closing session was the
+// unbinding one, so any close of systemID lowers its unbinding count. A
+// session that drops while another unbinds can thus end a bind's wait
+// early, and that bind gets ESME_RBINDFAIL.
 func (s *bindSlots) release(systemID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.unbinding[systemID] <= 1 {
+		delete(s.unbinding, systemID)
+	} else {
+		s.unbinding[systemID]--
+	}
 	if s.count[systemID] <= 1 {
 		delete(s.count, systemID)
-		return
+	} else {
+		s.count[systemID]--
 	}
-	s.count[systemID]--
+	close(s.freed)
+	s.freed = make(chan struct{})
 }
 
 // identity returns the identity a system_id last authenticated as.

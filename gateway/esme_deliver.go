@@ -56,6 +56,11 @@ const (
 // sender of the original message. user_message_reference echoes the one of
 // the business's submit_sm.
 //
+// TODO: a receipt that arrived before the id mapping is queued as soon as
+// the mapping is written, so it can reach the business a moment before the
+// submit_sm_resp of the same message. Holding it until that response is
+// written needs the message id before the mapping is stored.
+//
 // With no session bound the Deliverer reports ErrTargetUnavailable, and
 // the queue waits until the account binds. A response of ESME_RX_P_APPN or
 // ESME_RX_R_APPN is permanent; any other failure is retried.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/consent"
 	"github.com/optgate/optgate/smpp"
 )
@@ -69,6 +70,72 @@ func TestESMEMaxBindsPerSystemID(t *testing.T) {
 	}
 	f.waitFor("the slot to free", func() bool { return f.d.esme.BoundReceivers("acme") == 1 })
 	f.waitFor("a new bind to succeed", func() bool { return f.bindStatus("acme01", "secret1") == smpp.StatusOK })
+}
+
+func TestESMERebindAfterUnbind(t *testing.T) {
+	f := newDaemonFixture(t, daemonOptions{config: func(c *config.Config) {
+		c.Accounts[0].ESMEs[0].MaxBinds = 1
+	}})
+	for i := range 5 {
+		b := f.bind("acme01", "secret1", smpp.BindTypeTransceiver)
+		ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
+		err := b.client.Unbind(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("unbind %d: %v", i+1, err)
+		}
+		// The rebind follows the unbind_resp at once, usually before the
+		// server has closed the old session.
+		if got := f.bindStatus("acme01", "secret1"); got != smpp.StatusOK {
+			t.Fatalf("rebind %d: %v, want ESME_ROK (max_binds 1)", i+1, got)
+		}
+		f.waitFor("the rebound session to count", func() bool { return f.d.esme.BoundReceivers("acme") == 1 })
+		for _, s := range f.d.esme.receivers("acme") {
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.waitFor("the slot to free", func() bool { return f.d.esme.BoundReceivers("acme") == 0 })
+	}
+}
+
+func TestBindSlotsWaitForUnbinding(t *testing.T) {
+	id := ESMEIdentity{Account: "acme", SystemID: "acme01", MaxBinds: 1}
+	ctx := context.Background()
+	s := newBindSlots()
+	if !s.reserve(ctx, id, 0) {
+		t.Fatal("first reserve failed")
+	}
+	start := time.Now()
+	if s.reserve(ctx, id, time.Minute) {
+		t.Fatal("second reserve succeeded with max_binds 1")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("full slots without an unbinding session waited %v, want no wait", d)
+	}
+
+	s.unbound("acme01")
+	done := make(chan bool)
+	go func() { done <- s.reserve(ctx, id, time.Minute) }()
+	select {
+	case ok := <-done:
+		t.Fatalf("reserve returned %v before the unbinding session closed", ok)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.release("acme01")
+	if !<-done {
+		t.Error("reserve failed after the unbinding session closed")
+	}
+
+	s.unbound("acme01")
+	if s.reserve(ctx, id, 20*time.Millisecond) {
+		t.Error("reserve succeeded while the unbinding session stayed open")
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if s.reserve(cancelled, id, time.Minute) {
+		t.Error("reserve succeeded with a cancelled context")
+	}
 }
 
 func TestESMEFailedBindsSlowTheAddress(t *testing.T) {

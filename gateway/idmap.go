@@ -93,10 +93,11 @@ type ReceiptFunc func(rec *MessageRecord, segment int, r CarrierReceipt) []Item
 type IDMap interface {
 	// PutMessage stores rec and indexes every segment's keys under
 	// rec.Carrier, which may be empty only when rec has no segments. In
-	// the same atomic step it applies, through match, the unmatched
-	// receipts kept for those keys, queues the items match returns and
-	// returns them.
-	PutMessage(ctx context.Context, rec MessageRecord, match ReceiptFunc) ([]Item, error)
+	// the same atomic step it removes the unmatched receipts kept for
+	// those keys and applies them through match, when match is not nil.
+	// It queues and returns the items match returns, with the number of
+	// kept receipts it removed.
+	PutMessage(ctx context.Context, rec MessageRecord, match ReceiptFunc) ([]Item, int, error)
 
 	// Message returns the record of an optgate id, or ErrNotFound.
 	Message(ctx context.Context, id string) (MessageRecord, error)

@@ -37,16 +37,16 @@ func expiryKey(t time.Time, id string) []byte {
 }
 
 // PutMessage implements IDMap.
-func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match ReceiptFunc) ([]Item, error) {
+func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match ReceiptFunc) ([]Item, int, error) {
 	if rec.ID == "" || (rec.Carrier == "" && len(rec.Segments) > 0) {
-		return nil, fmt.Errorf("put message: missing id or carrier")
+		return nil, 0, fmt.Errorf("put message: missing id or carrier")
 	}
 	var items []Item
-	var matched int
+	var matched, receipts int
 	err := s.update(ctx, func(tx *bolt.Tx) error {
 		r := rec
 		r.Segments = append([]SegmentRecord(nil), rec.Segments...)
-		items, matched = nil, 0
+		items, matched, receipts = nil, 0, 0
 		cids := tx.Bucket(bucketCarrierID)
 		for i, seg := range r.Segments {
 			target := binary.BigEndian.AppendUint16(append([]byte(r.ID), 0), uint16(i))
@@ -64,6 +64,7 @@ func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match Rec
 					continue
 				}
 				matched++
+				receipts += len(entry.Receipts)
 				for _, receipt := range entry.Receipts {
 					if match != nil {
 						items = append(items, match(&r, i, receipt)...)
@@ -77,13 +78,13 @@ func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match Rec
 		return putRecord(tx, r)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("put message %s: %w", rec.ID, err)
+		return nil, 0, fmt.Errorf("put message %s: %w", rec.ID, err)
 	}
 	s.addDepths(items, 1)
 	s.mu.Lock()
 	s.unmatched -= matched
 	s.mu.Unlock()
-	return items, nil
+	return items, receipts, nil
 }
 
 func putRecord(tx *bolt.Tx, r MessageRecord) error {

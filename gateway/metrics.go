@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/optgate/optgate/consent"
 	"github.com/optgate/optgate/smpp"
 )
 
@@ -19,10 +20,15 @@ import (
 //	    time the consent engine took per MT check, request or MO
 //	optgate_gateway_carrier_submit_errors_total{carrier,status}
 //	    submit_sm refused by a carrier, by command_status
+//	optgate_gateway_mo_keywords_total{keyword,outcome}
+//	    MOs the consent engine classified, by keyword and consent outcome
+//	optgate_gateway_receipts_matched_late_total{carrier}
+//	    receipts kept without an id mapping, matched when it was written
 //	optgate_gateway_receipts_unmatched_total{carrier}
-//	    receipts that arrived before or without their id mapping
+//	    receipts kept without an id mapping and dropped when their
+//	    retention ended, having matched no message
 //	optgate_gateway_receipts_unmatched_expired_total{carrier}
-//	    unmatched receipts that never found their mapping
+//	    the same count as receipts_unmatched_total, under its earlier name
 //	optgate_gateway_deliveries_total{kind,outcome}
 //	    queued items handed to a Deliverer, by result
 //	optgate_gateway_queue_dropped_total{queue}
@@ -36,6 +42,8 @@ type Metrics struct {
 	mtDuration       prometheus.Histogram
 	consentDuration  *prometheus.HistogramVec
 	carrierErrors    *prometheus.CounterVec
+	moKeywords       *prometheus.CounterVec
+	matchedLate      *prometheus.CounterVec
 	unmatched        *prometheus.CounterVec
 	unmatchedExpired *prometheus.CounterVec
 	deliveries       *prometheus.CounterVec
@@ -57,7 +65,7 @@ const (
 	outcomeFailed    = "failed"    // not sent, or MO/receipt not accepted
 	outcomeAccepted  = "accepted"  // MO: durable and queued
 	outcomeMatched   = "matched"   // receipt: correlated with its message
-	outcomeUnmatched = "unmatched" // receipt: kept until its mapping appears
+	outcomeUnmatched = "unmatched" // receipt: no mapping on arrival, kept until it appears
 	outcomeInvalid   = "invalid"   // receipt: unparsable, acknowledged and dropped
 )
 
@@ -83,13 +91,25 @@ func NewMetrics(reg prometheus.Registerer, depths func() map[string]int) (*Metri
 			Name: "optgate_gateway_carrier_submit_errors_total",
 			Help: "submit_sm requests a carrier refused, by carrier and command_status.",
 		}, []string{"carrier", "status"}),
+		moKeywords: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "optgate_gateway_mo_keywords_total",
+			Help: "MO texts the consent engine classified, by keyword (none for an ordinary text) " +
+				"and the consent outcome; a redelivered MO is counted again.",
+		}, []string{"keyword", "outcome"}),
+		matchedLate: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "optgate_gateway_receipts_matched_late_total",
+			Help: "Delivery receipts that found no id mapping on arrival and were matched " +
+				"when the mapping was written.",
+		}, []string{"carrier"}),
 		unmatched: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "optgate_gateway_receipts_unmatched_total",
-			Help: "Delivery receipts that found no id mapping on arrival.",
+			Help: "Delivery receipts that matched no message: kept without an id mapping " +
+				"and dropped when their retention time ended.",
 		}, []string{"carrier"}),
+		// TODO: remove once dashboards and tests read receipts_unmatched_total.
 		unmatchedExpired: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "optgate_gateway_receipts_unmatched_expired_total",
-			Help: "Unmatched delivery receipts dropped after their retention time.",
+			Help: "Deprecated, the same count as optgate_gateway_receipts_unmatched_total.",
 		}, []string{"carrier"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "optgate_gateway_deliveries_total",
@@ -101,7 +121,7 @@ func NewMetrics(reg prometheus.Registerer, depths func() map[string]int) (*Metri
 		}, []string{"queue"}),
 	}
 	collectors := []prometheus.Collector{m.messages, m.mtDuration, m.consentDuration, m.carrierErrors,
-		m.unmatched, m.unmatchedExpired, m.deliveries, m.dropped}
+		m.moKeywords, m.matchedLate, m.unmatched, m.unmatchedExpired, m.deliveries, m.dropped}
 	if depths != nil {
 		collectors = append(collectors, queueCollector{depths: depths})
 	}
@@ -137,14 +157,21 @@ func (m *Metrics) carrierError(carrier string, status smpp.CommandStatus) {
 	}
 }
 
-func (m *Metrics) receiptUnmatched(carrier string) {
+func (m *Metrics) moKeyword(k consent.Keyword, o consent.Outcome) {
 	if m != nil {
-		m.unmatched.WithLabelValues(carrier).Inc()
+		m.moKeywords.WithLabelValues(k.String(), o.String()).Inc()
+	}
+}
+
+func (m *Metrics) receiptsMatchedLate(carrier string, n int) {
+	if m != nil && n > 0 {
+		m.matchedLate.WithLabelValues(carrier).Add(float64(n))
 	}
 }
 
 func (m *Metrics) receiptExpired(carrier string) {
 	if m != nil {
+		m.unmatched.WithLabelValues(carrier).Inc()
 		m.unmatchedExpired.WithLabelValues(carrier).Inc()
 	}
 }

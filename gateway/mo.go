@@ -270,6 +270,7 @@ func (s *MOService) accept(ctx context.Context, carrier, account, from, to strin
 		if err != nil {
 			return s.rejectMO(carrier, err)
 		}
+		s.cfg.Metrics.moKeyword(res.Match.Keyword, res.Effect.Outcome)
 		account = res.Account
 		if res.Match.Keyword != consent.KeywordNone {
 			item.Keyword = res.Match.Keyword.String()

@@ -114,6 +114,43 @@ func TestHandleDeliverKeywordFlows(t *testing.T) {
 	}
 }
 
+func TestHandleDeliverKeywordMetric(t *testing.T) {
+	f := newCoreFixture(t, coreOptions{})
+	f.setState(subscriber, consent.StateOptedIn)
+	for _, text := range []string{"STOP", "stop", "HELP", "UNSTOP", "see you at 3"} {
+		f.sendMO(subscriber, text)
+	}
+	// An undecodable text is not classified, so it is not counted.
+	undecodable := moPDU(subscriber, tfReady, smpp.CodingUCS2, []byte{0xd8})
+	if st := f.mo.HandleDeliver(f.ctx, "sim", undecodable); st != smpp.StatusOK {
+		t.Fatalf("undecodable MO: status %v", st)
+	}
+
+	tests := []struct {
+		keyword, outcome string
+		want             float64
+	}{
+		{"opt_out", "opted_out", 1},
+		{"opt_out", "none", 1}, // the second STOP changes nothing
+		{"help", "help", 1},
+		{"resume", "resumed", 1},
+		{"none", "none", 1},
+		{"opt_in", "", 0},
+	}
+	for _, tt := range tests {
+		labels := map[string]string{"keyword": tt.keyword}
+		if tt.outcome != "" {
+			labels["outcome"] = tt.outcome
+		}
+		if got := f.counter("optgate_gateway_mo_keywords_total", labels); got != tt.want {
+			t.Errorf("mo_keywords_total%v = %v, want %v", labels, got, tt.want)
+		}
+	}
+	if got := f.counter("optgate_gateway_mo_keywords_total", nil); got != 5 {
+		t.Errorf("mo_keywords_total = %v, want 5", got)
+	}
+}
+
 func TestHandleDeliverRepliesSkipConsent(t *testing.T) {
 	// The opt-out confirmation goes to a number that just opted out; an MT
 	// with the same text would be blocked.

@@ -257,7 +257,7 @@ func (s *MTService) blocked(ctx context.Context, mt MT, from, to string, reason 
 		ID: id, Account: acct.ID, From: from, To: to, RegisteredDelivery: mt.RegisteredDelivery,
 		ClientRef: mt.ClientRef, Blocked: code, Submitted: now, Expires: now.Add(s.cfg.MessageTTL),
 	}
-	if _, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, nil); err != nil {
+	if _, _, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, nil); err != nil {
 		s.log.Warn("record of a blocked message not written; its status lookup will find nothing",
 			zap.String("message_id", id),
 			zap.String("account", acct.ID),
@@ -427,7 +427,7 @@ func (s *MTService) send(ctx context.Context, req sendRequest) (Result, error) {
 
 	// The carrier has the message now, so the mapping is written even if
 	// the caller has gone away.
-	items, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, s.matchFunc())
+	items, late, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, s.matchFunc())
 	if err != nil {
 		s.log.Error("id map write failed after the carrier accepted a message; its receipts will not match",
 			zap.String("message_id", req.id),
@@ -437,6 +437,7 @@ func (s *MTService) send(ctx context.Context, req sendRequest) (Result, error) {
 		return Result{}, &Error{Code: CodeInternal, Carrier: carrier.Name, MessageID: req.id,
 			Accepted: len(rec.Segments), Segments: rec.Total, Err: err}
 	}
+	s.cfg.Metrics.receiptsMatchedLate(carrier.Name, late)
 	notifyQueues(s.cfg.Notify, items)
 	return Result{MessageID: req.id, Segments: len(rec.Segments), Carrier: carrier.Name}, nil
 }
@@ -483,11 +484,13 @@ func (s *MTService) carrierFailure(carrier string, err error) *Error {
 func (s *MTService) partial(ctx context.Context, req sendRequest, rec MessageRecord, failure *Error) error {
 	rec.Failed = true
 	if req.record {
-		if _, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, nil); err != nil {
+		_, late, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, nil)
+		if err != nil {
 			s.log.Error("id map write failed for a partly sent message",
 				zap.String("message_id", rec.ID),
 				zap.Error(err))
 		}
+		s.cfg.Metrics.receiptsMatchedLate(rec.Carrier, late)
 	}
 	s.log.Warn("carrier accepted only part of a message",
 		zap.String("message_id", rec.ID),

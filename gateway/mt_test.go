@@ -449,8 +449,9 @@ func TestSubmitPartialFailure(t *testing.T) {
 	if items := f.queue("acme"); len(items) != 0 {
 		t.Errorf("receipt of a failed message reached the business: %+v", items)
 	}
-	if got := f.counter("optgate_gateway_receipts_unmatched_total", nil); got != 0 {
-		t.Errorf("unmatched receipts = %v, want 0", got)
+	if got := f.counter("optgate_gateway_messages_total",
+		map[string]string{"direction": "receipt", "outcome": "unmatched"}); got != 0 {
+		t.Errorf("receipts kept unmatched = %v, want 0", got)
 	}
 }
 

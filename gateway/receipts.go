@@ -161,7 +161,6 @@ func (s *ReceiptService) handle(ctx context.Context, carrierName string, in inco
 		return DeliverOK
 	case errors.Is(err, ErrNotFound):
 		s.cfg.Metrics.message(dirReceipt, outcomeUnmatched, "")
-		s.cfg.Metrics.receiptUnmatched(carrierName)
 		if ce := s.log.Check(zap.DebugLevel, "receipt kept until its id mapping appears"); ce != nil {
 			ce.Write(zap.String("carrier", carrierName), zap.String("carrier_id", r.ID))
 		}

@@ -84,15 +84,15 @@ func TestReceiptIDFormats(t *testing.T) {
 			id := f.submitOne("hi")
 			f.deliverReceipt(tt.pdu())
 			items := f.receiptItems()
-			unmatched := f.counter("optgate_gateway_receipts_unmatched_total", map[string]string{"carrier": "sim"})
+			kept := f.counter("optgate_gateway_messages_total", map[string]string{"direction": "receipt", "outcome": "unmatched"})
 			if !tt.matched {
-				if len(items) != 0 || unmatched != 1 {
-					t.Errorf("items %d, unmatched %v; want the receipt kept unmatched", len(items), unmatched)
+				if len(items) != 0 || kept != 1 {
+					t.Errorf("items %d, kept %v; want the receipt kept unmatched", len(items), kept)
 				}
 				return
 			}
-			if unmatched != 0 {
-				t.Errorf("unmatched counter = %v, want 0", unmatched)
+			if kept != 0 {
+				t.Errorf("receipts kept unmatched = %v, want 0", kept)
 			}
 			if len(items) != 1 || items[0].MessageID != id || items[0].State != smpp.StateDelivered {
 				t.Fatalf("receipts = %+v, want DELIVRD for %s", items, id)
@@ -105,8 +105,9 @@ func TestReceiptBeforeMapping(t *testing.T) {
 	f := newCoreFixture(t, coreOptions{})
 	f.setState(subscriber, consent.StateOptedIn)
 	f.deliverReceipt(receiptPDU("id:C0001 stat:DELIVRD err:000", nil))
-	if got := f.counter("optgate_gateway_receipts_unmatched_total", nil); got != 1 {
-		t.Fatalf("unmatched counter = %v, want 1", got)
+	kept := map[string]string{"direction": "receipt", "outcome": "unmatched"}
+	if got := f.counter("optgate_gateway_messages_total", kept); got != 1 {
+		t.Fatalf("receipts kept unmatched = %v, want 1", got)
 	}
 	if items := f.receiptItems(); len(items) != 0 {
 		t.Fatalf("receipt queued without a mapping: %+v", items)
@@ -117,6 +118,13 @@ func TestReceiptBeforeMapping(t *testing.T) {
 	items := f.receiptItems()
 	if len(items) != 1 || items[0].MessageID != id || items[0].State != smpp.StateDelivered {
 		t.Fatalf("receipts = %+v, want the kept receipt matched to %s", items, id)
+	}
+	sim := map[string]string{"carrier": "sim"}
+	if got := f.counter("optgate_gateway_receipts_matched_late_total", sim); got != 1 {
+		t.Errorf("late matches = %v, want 1", got)
+	}
+	if got := f.counter("optgate_gateway_receipts_unmatched_total", nil); got != 0 {
+		t.Errorf("unmatched receipts = %v, want 0 for a receipt matched late", got)
 	}
 	f.mu.Lock()
 	notified := append([]string(nil), f.notified...)
@@ -136,22 +144,30 @@ func TestReceiptUnmatchedExpires(t *testing.T) {
 	if err := sweeper.SweepOnce(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.counter("optgate_gateway_receipts_unmatched_expired_total", nil); got != 0 {
-		t.Fatalf("expired before its time: %v", got)
+	if got := f.counter("optgate_gateway_receipts_unmatched_total", nil); got != 0 {
+		t.Fatalf("unmatched before its retention ended: %v", got)
 	}
 	f.advance(11 * time.Minute)
 	if err := sweeper.SweepOnce(f.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.counter("optgate_gateway_receipts_unmatched_expired_total", map[string]string{"carrier": "sim"}); got != 1 {
-		t.Errorf("expired counter = %v, want 1", got)
+	sim := map[string]string{"carrier": "sim"}
+	if got := f.counter("optgate_gateway_receipts_unmatched_total", sim); got != 1 {
+		t.Errorf("unmatched counter = %v, want 1", got)
 	}
+	if got := f.counter("optgate_gateway_receipts_unmatched_expired_total", sim); got != 1 {
+		t.Errorf("unmatched_expired counter = %v, want 1", got)
+	}
+
 	// The mapping now comes too late.
 	f.setState(subscriber, consent.StateOptedIn)
 	f.link.nextID = func(int) string { return "NOPE" }
 	f.submitOne("hi")
 	if items := f.receiptItems(); len(items) != 0 {
 		t.Errorf("an expired receipt matched: %+v", items)
+	}
+	if got := f.counter("optgate_gateway_receipts_matched_late_total", nil); got != 0 {
+		t.Errorf("late matches = %v, want 0 after the receipt expired", got)
 	}
 }
 
