@@ -144,7 +144,11 @@ func TestAttackClientEnquireLinkFloodUnread(t *testing.T) {
 	checkLeaks(t)
 	const n = 10000
 	result := make(chan error, 1)
+	// The peer keeps the connection open until the client's state is
+	// checked: closing it would unbind the client and fail the check.
+	checked := make(chan struct{})
 	addr := bindAndServe(t, func(p *rawPeer) {
+		defer func() { <-checked }()
 		var flood bytes.Buffer
 		for seq := range uint32(n) {
 			_ = WritePDU(&flood, &EnquireLink{Header: Header{SequenceNumber: seq + 1}})
@@ -165,10 +169,13 @@ func TestAttackClientEnquireLinkFloodUnread(t *testing.T) {
 		result <- nil
 	})
 	c := dialClient(t, testClientConfig(addr))
-	if err := <-result; err != nil {
+	err := <-result
+	bound := c.Bound()
+	close(checked)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Bound() {
+	if !bound {
 		t.Error("client unbound by an enquire_link flood")
 	}
 }
