@@ -1,0 +1,145 @@
+package sip
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+	"go.uber.org/zap"
+)
+
+// identity is the authenticated sender of a request.
+type identity struct {
+	// accounts are the accounts the sender may act for: the trunk's
+	// account after digest authentication, and the accounts of every
+	// address-only trunk that allows the source address otherwise.
+	accounts []string
+	// trunk names the first matching trunk, for logs.
+	trunk string
+}
+
+// accountFor returns the account a request acts for: the one that owns
+// the toll-free number, when the sender may act for it, and otherwise the
+// first account, so that the gateway reports the sender as not owned.
+func (id identity) accountFor(number *tollFree) string {
+	if number != nil && slices.Contains(id.accounts, number.account) {
+		return number.account
+	}
+	return id.accounts[0]
+}
+
+// authenticate finds the trunk req comes from (RFC 3261 section 22). It
+// returns the sender's identity, or the response to send instead:
+//
+//   - An Authorization header naming a trunk's user is checked against
+//     that trunk's H(A1) and networks. A mismatch is challenged again
+//     with 401, with stale=true when only the nonce expired (RFC 2617
+//     section 3.2.1).
+//   - Without one, the address-only trunks whose networks hold the source
+//     address authenticate the request, unless number (the toll-free
+//     number the request is for, when known) belongs to another account
+//     that has digest trunks allowing the address: those are challenged.
+//   - Otherwise the digest trunks that allow the address are offered, one
+//     401 challenge per realm and algorithm: a user agent server
+//     challenges with 401 and WWW-Authenticate (RFC 3261 section 22.2).
+//   - When no trunk allows the address, 403 Forbidden: authorization
+//     will not help (RFC 3261 section 21.4.4).
+func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *sip.Response) {
+	dir := s.dir.Load()
+	addrPort, err := netip.ParseAddrPort(req.Source())
+	if err != nil {
+		s.log.Debug("request source is not an address", zap.String("source", req.Source()))
+		return identity{}, s.forbidden(req, "source address unknown")
+	}
+	addr := addrPort.Addr().Unmap()
+
+	if h := req.GetHeader("Authorization"); h != nil && digest.IsDigest(h.Value()) {
+		cred, err := digest.ParseCredentials(h.Value())
+		if err != nil {
+			// A header that does not parse is malformed syntax
+			// (RFC 3261 section 21.4.1).
+			return identity{}, sip.NewResponseFromRequest(req, 400, "Bad Request", nil)
+		}
+		if t, ok := dir.byUser[cred.Username]; ok && t.allows(addr) {
+			err := s.digest.verify(req, cred, t)
+			if err == nil {
+				return identity{accounts: []string{t.account}, trunk: t.name}, nil
+			}
+			s.log.Debug("digest authentication failed",
+				zap.String("trunk", t.name),
+				zap.Stringer("source", addr),
+				zap.Error(err))
+			return identity{}, s.challenge(req, []*trunk{t}, errors.Is(err, errStaleNonce))
+		}
+	}
+
+	var id identity
+	var digestTrunks []*trunk
+	for _, t := range dir.trunks {
+		if !t.allows(addr) {
+			continue
+		}
+		if t.username != "" {
+			digestTrunks = append(digestTrunks, t)
+			continue
+		}
+		if id.trunk == "" {
+			id.trunk = t.name
+		}
+		if !slices.Contains(id.accounts, t.account) {
+			id.accounts = append(id.accounts, t.account)
+		}
+	}
+	if number != nil && !slices.Contains(id.accounts, number.account) {
+		var own []*trunk
+		for _, t := range digestTrunks {
+			if t.account == number.account {
+				own = append(own, t)
+			}
+		}
+		if len(own) > 0 {
+			return identity{}, s.challenge(req, own, false)
+		}
+	}
+	switch {
+	case len(id.accounts) > 0:
+		return id, nil
+	case len(digestTrunks) > 0:
+		return identity{}, s.challenge(req, digestTrunks, false)
+	}
+	if s.rejected.allow() {
+		s.log.Info("sip request from an address no trunk allows",
+			zap.String("method", string(req.Method)),
+			zap.Stringer("source", addr))
+	}
+	return identity{}, s.forbidden(req, "no SIP trunk allows this source address")
+}
+
+// TODO: failed digest attempts are not rate limited per source, so a peer
+// allowed to try can guess passwords at the speed of its round trips.
+
+// challenge returns 401 Unauthorized with one WWW-Authenticate header per
+// distinct realm and algorithm of trunks (RFC 3261 section 22.4).
+func (s *Server) challenge(req *sip.Request, trunks []*trunk, stale bool) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
+	seen := map[[2]string]bool{}
+	for _, t := range trunks {
+		k := [2]string{t.realm, t.algorithm}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", s.digest.challenge(t.realm, t.algorithm, stale)))
+	}
+	return res
+}
+
+// forbidden returns 403 Forbidden with a Warning naming the reason
+// (RFC 3261 section 20.43).
+func (s *Server) forbidden(req *sip.Request, reason string) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 403, "Forbidden", nil)
+	res.AppendHeader(warning("forbidden", reason))
+	return res
+}
