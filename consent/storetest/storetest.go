@@ -49,6 +49,11 @@ func Run(t *testing.T, open Opener) {
 			tc.run(t, open(t))
 		})
 	}
+	for _, tc := range engineRuleCases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, open(t))
+		})
+	}
 }
 
 var cases = []struct {
