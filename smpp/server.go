@@ -640,15 +640,20 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		srv.serving.Wait()
 		close(done)
 	}()
-	select {
-	case <-done:
-		srv.cancelSessions()
-		return nil
-	case <-ctx.Done():
-		srv.closeAll()
-		<-done
-		return fmt.Errorf("smpp: shutdown: %w", ctx.Err())
+	// An unbind cut off by ctx closes its session, so done can be ready at
+	// the same moment as ctx.Done(). Checking ctx first keeps the result
+	// from depending on which case select picks.
+	if ctx.Err() == nil {
+		select {
+		case <-done:
+			srv.cancelSessions()
+			return nil
+		case <-ctx.Done():
+		}
 	}
+	srv.closeAll()
+	<-done
+	return fmt.Errorf("smpp: shutdown: %w", ctx.Err())
 }
 
 // Close closes the listeners and every connection at once, then waits for
