@@ -26,8 +26,8 @@ var engineRuleCases = []struct {
 // engineSubscriber is a New York number, so quiet hours use New York time.
 const engineSubscriber = "+12125550101"
 
-// optInThroughEngine sends an opt-in request from TollFree and answers it
-// with YES, failing the test unless the number ends opted in.
+// optInThroughEngine sends an opt-in request from TollFree and replies YES
+// to it, failing the test unless the number ends opted in.
 func optInThroughEngine(t *testing.T, e *consent.Engine, account string) {
 	t.Helper()
 	ctx := context.Background()
