@@ -290,6 +290,30 @@ func (s *Server) start() error {
 			}
 		}()
 	}
+	return waitUDPListening(srv, listeners)
+}
+
+// waitUDPListening waits until sipgo has registered each UDP listener in
+// its connection pool. sipgo does that inside ServeUDP, which runs in its
+// own goroutine; a request sent before it happens makes sipgo open a new
+// socket on the listener's own port, which fails with "address already in
+// use".
+func waitUDPListening(srv *sipgo.Server, listeners []listener) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for _, l := range listeners {
+		if l.network != "udp" {
+			continue
+		}
+		for {
+			if c, err := srv.TransportLayer().GetConnection("udp", l.addr.String()); err == nil && c != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("sip: udp listener %s did not start within 5s", l.addr)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
 	return nil
 }
 
