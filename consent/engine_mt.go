@@ -180,10 +180,10 @@ func awaitRead[T any](ctx context.Context, watch bool, read func() (T, error)) (
 	select {
 	case r := <-done:
 		if r.err == nil && ctx.Err() != nil {
-			return zero, fmt.Errorf("store answered after the deadline: %w", ctx.Err())
+			return zero, fmt.Errorf("store responded after the deadline: %w", ctx.Err())
 		}
 		return r.v, r.err
 	case <-ctx.Done():
-		return zero, fmt.Errorf("store did not answer before the deadline: %w", ctx.Err())
+		return zero, fmt.Errorf("store did not respond before the deadline: %w", ctx.Err())
 	}
 }
