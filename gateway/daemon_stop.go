@@ -18,9 +18,10 @@ import (
 //
 //  1. stop accepting: the SMPP and HTTP listeners close, so no bind or
 //     request starts;
-//  2. drain the business side: submits and HTTP requests in flight get
-//     their responses, which wait for the carriers, then every business
-//     session is unbound;
+//  2. drain the business side: submits, HTTP and SIP requests in flight
+//     get their responses, which wait for the carriers, then every
+//     business session is unbound. New SIP requests get 503, SIP calls end
+//     (a voicemail being recorded is kept) and the SIP listeners close;
 //  3. unbind the carriers: their submits in flight get their responses,
 //     their deliver_sm handlers finish, the binds unbind and the built-in
 //     simulator stops;
@@ -83,11 +84,12 @@ func (d *Daemon) closeListeners() error {
 	return errors.Join(errs...)
 }
 
-// drainFrontEnds shuts the business SMPP server and the HTTP server down
-// side by side.
+// drainFrontEnds shuts the business SMPP server, the HTTP server and the
+// SIP front end down side by side.
 func (d *Daemon) drainFrontEnds(ctx context.Context) error {
-	var smppErr, httpErr error
+	var smppErr, httpErr, sipErr error
 	var wg sync.WaitGroup
+	wg.Go(func() { sipErr = d.stopSIP(ctx) })
 	wg.Go(func() {
 		if smppErr = d.esme.Shutdown(ctx); smppErr != nil {
 			_ = d.esme.Close()
@@ -107,7 +109,7 @@ func (d *Daemon) drainFrontEnds(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
-	return errors.Join(smppErr, httpErr)
+	return errors.Join(smppErr, httpErr, sipErr)
 }
 
 func (d *Daemon) stopCarriers(ctx context.Context) error {
@@ -177,13 +179,20 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return fmt.Errorf("daemon: reload: %w", err)
 	}
 	old := d.gen.Load()
-	registry, err := NewRegistry(cfg.Accounts, RegistryOptions{Now: d.opts.Now})
+	registry, err := NewRegistry(d.withUploadedGreetings(cfg.Accounts), RegistryOptions{Now: d.opts.Now})
 	if err != nil {
 		return fmt.Errorf("daemon: reload: %w", err)
 	}
 	next, err := d.buildGeneration(cfg, registry)
 	if err != nil {
 		return fmt.Errorf("daemon: reload: %w", err)
+	}
+	if d.sip != nil {
+		// The SIP front end takes the new accounts first, so that the new
+		// dispatcher finds the new SIP delivery targets.
+		if err := d.sip.UpdateAccounts(cfg.Accounts); err != nil {
+			return fmt.Errorf("daemon: reload: %w", err)
+		}
 	}
 	d.warnRestartOnly(old.cfg, cfg)
 
@@ -201,7 +210,8 @@ func (d *Daemon) Reload(ctx context.Context) error {
 		return fmt.Errorf("daemon: reload: %w", err)
 	}
 	if d.api != nil {
-		services := HTTPServices{Registry: registry, MT: next.core.MT, Engine: next.engine, Router: d.router}
+		services := HTTPServices{Registry: registry, MT: next.core.MT, Engine: next.engine, Router: d.router,
+			Calls: d.sipCalls()}
 		err := d.api.SetServices(services)
 		if err != nil {
 			return fmt.Errorf("daemon: reload: %w", err)

@@ -101,6 +101,10 @@ func invalidMessageID(id string) string {
 // optInRequestBody is the body of POST /v1/optin-requests.
 type optInRequestBody struct {
 	To string `json:"to"`
+	// CallID names a SIP call in progress in place of To: the request
+	// goes to the call's caller, from the toll-free number called unless
+	// From is set.
+	CallID string `json:"call_id"`
 	// From is one of the account's ready toll-free numbers. Empty means
 	// the account's first ready one.
 	From string `json:"from"`
@@ -135,6 +139,9 @@ func (a *HTTPAPI) postOptInRequest(w http.ResponseWriter, r *http.Request, c cal
 		return
 	}
 	source := consent.SourceHTTP
+	if req.CallID != "" {
+		source = consent.SourceSIP
+	}
 	if req.Source != "" {
 		s, err := consent.ParseSource(req.Source)
 		if err != nil || !slices.Contains(requestSources, s) {
@@ -142,6 +149,14 @@ func (a *HTTPAPI) postOptInRequest(w http.ResponseWriter, r *http.Request, c cal
 			return
 		}
 		source = s
+	}
+	if req.CallID != "" {
+		if e := firstError(checkClientRef(req.ClientRef), checkRegisteredDelivery(req.RegisteredDelivery)); e != nil {
+			a.writeError(w, r, e)
+			return
+		}
+		a.postCallOptInRequest(w, r, c, req, source)
+		return
 	}
 	if e := firstError(required("to", req.To), checkClientRef(req.ClientRef),
 		checkRegisteredDelivery(req.RegisteredDelivery)); e != nil {

@@ -2,8 +2,10 @@ package sip
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"slices"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
@@ -63,15 +65,7 @@ func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *si
 			return identity{}, sip.NewResponseFromRequest(req, 400, "Bad Request", nil)
 		}
 		if t, ok := dir.byUser[cred.Username]; ok && t.allows(addr) {
-			err := s.digest.verify(req, cred, t)
-			if err == nil {
-				return identity{accounts: []string{t.account}, trunk: t.name}, nil
-			}
-			s.log.Debug("digest authentication failed",
-				zap.String("trunk", t.name),
-				zap.Stringer("source", addr),
-				zap.Error(err))
-			return identity{}, s.challenge(req, []*trunk{t}, errors.Is(err, errStaleNonce))
+			return s.verifyDigest(req, cred, t, addr)
 		}
 	}
 
@@ -117,8 +111,35 @@ func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *si
 	return identity{}, s.forbidden(req, "no SIP trunk allows this source address")
 }
 
-// TODO: failed digest attempts are not rate limited per source, so a peer
-// allowed to try can guess passwords at the speed of its round trips.
+// verifyDigest checks the credentials of a request for trunk t from
+// addr. A source locked out after too many failures gets 403 without a
+// check (RFC 3261 section 21.4.4: authorization will not help now).
+// Wrong credentials count as a failure and are challenged again; an
+// expired nonce is not a failure.
+func (s *Server) verifyDigest(req *sip.Request, cred *digest.Credentials, t *trunk,
+	addr netip.Addr) (identity, *sip.Response) {
+	if wait := s.failures.lockedFor(addr); wait > 0 {
+		seconds := int((wait + time.Second - 1) / time.Second)
+		return identity{}, s.forbidden(req, fmt.Sprintf(
+			"too many failed authentication attempts from this address; try again in %d s", seconds))
+	}
+	err := s.digest.verify(req, cred, t)
+	if err == nil {
+		s.failures.succeed(addr)
+		return identity{accounts: []string{t.account}, trunk: t.name}, nil
+	}
+	stale := errors.Is(err, errStaleNonce)
+	fields := []zap.Field{zap.String("trunk", t.name), zap.Stringer("source", addr), zap.Error(err)}
+	if !stale {
+		if lockout := s.failures.fail(addr); lockout > 0 {
+			s.log.Warn("sip source locked out after failed digest authentication",
+				append(fields, zap.Duration("lockout", lockout))...)
+			return identity{}, s.challenge(req, []*trunk{t}, false)
+		}
+	}
+	s.log.Debug("digest authentication failed", fields...)
+	return identity{}, s.challenge(req, []*trunk{t}, stale)
+}
 
 // challenge returns 401 Unauthorized with one WWW-Authenticate header per
 // distinct realm and algorithm of trunks (RFC 3261 section 22.4).

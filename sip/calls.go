@@ -2,7 +2,7 @@ package sip
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -24,8 +24,8 @@ import (
 var callCodecs = []media.Codec{media.CodecAudioUlaw, media.CodecAudioAlaw, media.CodecTelephoneEvent8000}
 
 // ErrCallNotFound is returned by RequestOptInForCall when the account has
-// no call with the Call-ID.
-var ErrCallNotFound = errors.New("sip: no call with this Call-ID")
+// no call with the Call-ID. It wraps gateway.ErrCallNotFound.
+var ErrCallNotFound = fmt.Errorf("sip: %w", gateway.ErrCallNotFound)
 
 // Call describes a call in progress to a toll-free number.
 type Call struct {
@@ -127,28 +127,34 @@ func (s *Server) Calls(account string) []Call {
 	return out
 }
 
-// RequestOptInForCall sends the remote party of the account's call with
-// Call-ID callID an opt-in request from the toll-free number called. It
+// RequestOptInForCall implements gateway.CallOptIn: it sends req to the
+// remote party of req.Account's call with Call-ID callID, from
+// req.TollFree or, when it is empty, from the toll-free number called.
+// req.To is replaced by the caller, and an empty req.Source is sip. It
 // returns ErrCallNotFound when the account has no such call, and
 // otherwise the result or error of the MT service's RequestOptIn.
-func (s *Server) RequestOptInForCall(ctx context.Context, account, callID string) (gateway.OptInResult, error) {
-	c := s.calls.byCallID(account, callID)
+func (s *Server) RequestOptInForCall(ctx context.Context, req gateway.OptInRequest,
+	callID string) (gateway.OptInResult, error) {
+	c := s.calls.byCallID(req.Account, callID)
 	if c == nil {
 		return gateway.OptInResult{}, ErrCallNotFound
 	}
-	return s.requestOptIn(ctx, c, "", "api")
+	return s.requestOptIn(ctx, c, req, "api")
 }
 
-// requestOptIn sends c's remote party an opt-in request from tollFree,
-// or from the number called when tollFree is empty. trigger names what
-// asked for it, for the log.
-func (s *Server) requestOptIn(ctx context.Context, c *call, tollFree, trigger string) (gateway.OptInResult, error) {
-	if tollFree == "" {
-		tollFree = c.TollFree
+// requestOptIn sends c's remote party the opt-in request req, from the
+// number called when req.TollFree is empty. trigger names what asked for
+// it, for the log.
+func (s *Server) requestOptIn(ctx context.Context, c *call, req gateway.OptInRequest,
+	trigger string) (gateway.OptInResult, error) {
+	req.Account, req.To = c.Account, c.Caller
+	if req.TollFree == "" {
+		req.TollFree = c.TollFree
 	}
-	res, err := s.deps.MT.RequestOptIn(ctx, gateway.OptInRequest{
-		Account: c.Account, TollFree: tollFree, To: c.Caller, Source: consent.SourceSIP,
-	})
+	if req.Source == consent.SourceUnknown {
+		req.Source = consent.SourceSIP
+	}
+	res, err := s.deps.MT.RequestOptIn(ctx, req)
 	fields := []zap.Field{
 		zap.String("call_id", c.CallID), zap.String("account", c.Account),
 		zap.String("to", s.mask(c.Caller)), zap.String("trigger", trigger),
@@ -178,7 +184,7 @@ func (s *Server) keyPressed(c *call, key rune) {
 		// the key press, so it runs on the server's context.
 		ctx, cancel := context.WithTimeout(s.runCtx, s.cfg.RequestTimeout)
 		defer cancel()
-		_, _ = s.requestOptIn(ctx, c, "", "key_press")
+		_, _ = s.requestOptIn(ctx, c, gateway.OptInRequest{}, "key_press")
 	}()
 }
 
@@ -197,7 +203,7 @@ func (s *Server) serveCall(d *diago.DialogServerSession) {
 		s.respondCall(d, res.code, res.reason, warning(res.warnCode, res.warnText))
 		return
 	}
-	greeting, err := config.ReadGreeting(number.greeting)
+	greeting, err := config.ReadGreeting(s.greetingFile(number))
 	if err != nil {
 		// RFC 3261 section 21.5.1: optgate cannot serve the call.
 		s.log.Error("greeting not readable, call rejected",
@@ -269,7 +275,7 @@ func (s *Server) calledNumber(req *sip.Request, id identity) (*tollFree, *callRe
 		return nil, &callRejection{404, "Not Found", "unknown_destination",
 			"the number called is not a toll-free number of the trunk's account"}
 	}
-	if number.greeting == "" {
+	if s.greetingFile(number) == "" {
 		// RFC 3261 section 21.4.18: the number cannot take calls now.
 		return nil, &callRejection{480, "Temporarily Unavailable", string(gateway.CodeSenderNotReady),
 			"the number has no greeting configured"}

@@ -22,6 +22,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/optgate/optgate/consent"
+	"github.com/optgate/optgate/gateway"
 )
 
 // phone is a diago user agent that calls the server, as a PBX trunk
@@ -197,11 +198,11 @@ func TestCallVoicemailRecordedAndListed(t *testing.T) {
 	}
 
 	// The HTTP API lists it for acme and serves the WAV file.
-	h := NewVoicemailHandler(f.voicemails, func(r *http.Request) (string, error) {
+	h := NewVoicemailHandler(f.voicemails, func(r *http.Request) (gateway.APICaller, error) {
 		if r.Header.Get("Authorization") != "Bearer acme-token" {
-			return "", errors.New("invalid token")
+			return gateway.APICaller{}, errors.New("invalid token")
 		}
-		return "acme", nil
+		return gateway.APICaller{Account: "acme"}, nil
 	}, nil)
 	rec := httptest.NewRecorder()
 	req := httptest.NewRequest("GET", "/v1/voicemails", nil)
@@ -294,14 +295,14 @@ func TestCallInfoSendsOptIn(t *testing.T) {
 
 	// The HTTP API's path: by Call-ID, scoped to the account.
 	callID := d.InviteRequest.CallID().Value()
-	if _, err := f.srv.RequestOptInForCall(ctx, "beta", callID); !errors.Is(err, ErrCallNotFound) {
+	if _, err := f.srv.RequestOptInForCall(ctx, gateway.OptInRequest{Account: "beta"}, callID); !errors.Is(err, ErrCallNotFound) {
 		t.Errorf("another account's call: err = %v, want ErrCallNotFound", err)
 	}
 	calls := f.srv.Calls("acme")
 	if len(calls) != 1 || calls[0].CallID != callID || calls[0].Caller != customer {
 		t.Errorf("Calls(acme) = %+v, want the call from %s", calls, customer)
 	}
-	res2, err := f.srv.RequestOptInForCall(ctx, "acme", callID)
+	res2, err := f.srv.RequestOptInForCall(ctx, gateway.OptInRequest{Account: "acme"}, callID)
 	if err != nil {
 		t.Fatalf("RequestOptInForCall: %v", err)
 	}

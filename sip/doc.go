@@ -21,9 +21,17 @@
 //     type is sip, as MESSAGE requests to its delivery.sip_uri.
 //
 // Trunks are allowed by source network, by digest authentication with
-// the stored H(A1) (RFC 2617, RFC 8760), or both. Voicemails go to a
-// VoicemailStore; FileVoicemails keeps them as WAV and JSON files, and
-// NewVoicemailHandler serves them over HTTP.
+// the stored H(A1) (RFC 2617, RFC 8760), or both. A source address that
+// keeps failing digest authentication is locked out for a growing delay.
+// Voicemails go to a VoicemailStore. FileVoicemails keeps them as WAV and
+// JSON files within retention limits, and NewVoicemailHandler lists,
+// serves and deletes them over HTTP. Greetings uploaded over HTTP go to a
+// GreetingStore and take precedence over the configured files.
+//
+// NewFrontEnd builds the Server that `optgate run` starts, as the
+// gateway.DaemonOptions.SIP factory: Server implements
+// gateway.SIPFrontEnd, and the daemon's HTTP API serves its
+// HTTPHandler after authenticating the caller.
 //
 // Metrics, on the registerer given in Deps:
 //

@@ -188,7 +188,7 @@ func (f *fixture) buildCore(logger *zap.Logger, opts fixtureOptions) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.voicemails, err = NewFileVoicemails(filepath.Join(f.dir, "voicemail")); err != nil {
+	if f.voicemails, err = NewFileVoicemails(filepath.Join(f.dir, "voicemail"), Retention{}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/optgate/optgate/gateway"
 )
 
 // infoAccept lists the INFO bodies optgate reads, for the Accept header
@@ -120,7 +122,7 @@ func (s *Server) infoOptIn(req *sip.Request, c *call) *sip.Response {
 	}
 	ctx, cancel := context.WithTimeout(s.runCtx, s.cfg.RequestTimeout)
 	defer cancel()
-	result, err := s.requestOptIn(ctx, c, body.TollFree, "info")
+	result, err := s.requestOptIn(ctx, c, gateway.OptInRequest{TollFree: body.TollFree}, "info")
 	if err != nil {
 		return errorResponse(req, err)
 	}

@@ -49,7 +49,7 @@ type Config struct {
 	// peer gives up on the transaction. Default 25s.
 	RequestTimeout time.Duration
 	// MaxRequests is how many MESSAGE and INFO requests are handled at
-	// once; more get 503 with Retry-After. Default 64.
+	// once; more get 503 with Retry-After. Default 512.
 	MaxRequests int
 	// MaxCalls is how many calls are answered at once; more get 486 Busy
 	// Here. Default 32.
@@ -62,6 +62,9 @@ type Config struct {
 	// TempDir holds voicemails while they are recorded. Default: the
 	// system temporary directory.
 	TempDir string
+	// GreetingDir is the directory of the greetings uploaded over the HTTP
+	// API (see GreetingStore). Default: empty, which turns uploads off.
+	GreetingDir string
 }
 
 // MTService sends business texts and opt-in requests.
@@ -97,16 +100,18 @@ var ErrServerClosed = errors.New("sip: server closed")
 // greeting and voicemail, sends opt-in requests asked for during calls,
 // and delivers MO texts and receipts to PBXs as MESSAGE requests.
 type Server struct {
-	cfg      Config
-	deps     Deps
-	log      *zap.Logger
-	mask     func(string) string
-	metrics  *metrics
-	digest   *digestVerifier
-	dir      atomic.Pointer[directory]
-	calls    *callTable
-	slots    chan struct{} // bounds MESSAGE and INFO handled at once
-	rejected logLimiter
+	cfg       Config
+	deps      Deps
+	log       *zap.Logger
+	mask      func(string) string
+	metrics   *metrics
+	digest    *digestVerifier
+	dir       atomic.Pointer[directory]
+	calls     *callTable
+	greetings *GreetingStore
+	failures  *authFailures
+	slots     chan struct{} // bounds MESSAGE and INFO handled at once
+	rejected  logLimiter
 	// invites holds the identity of each INVITE being served, from the
 	// authentication middleware to the call handler.
 	invites sync.Map // inviteKey → identity
@@ -158,6 +163,10 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 	if s.digest, err = newDigestVerifier(cfg.NonceLifetime, deps.Now); err != nil {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
+	if s.greetings, err = NewGreetingStore(cfg.GreetingDir); err != nil {
+		return nil, fmt.Errorf("sip: %w", err)
+	}
+	s.failures = newAuthFailures(deps.Now)
 	if err := s.UpdateAccounts(cfg.Accounts); err != nil {
 		return nil, err
 	}
@@ -172,7 +181,7 @@ func applyDefaults(cfg *Config, deps *Deps) {
 		cfg.RequestTimeout = 25 * time.Second
 	}
 	if cfg.MaxRequests <= 0 {
-		cfg.MaxRequests = 64
+		cfg.MaxRequests = 512
 	}
 	if cfg.MaxCalls <= 0 {
 		cfg.MaxCalls = 32
@@ -270,6 +279,9 @@ func (s *Server) start() error {
 
 	if err := s.newClients(libLog); err != nil {
 		return err
+	}
+	if p, ok := s.deps.Voicemails.(pruner); ok {
+		s.serveWG.Go(func() { s.pruneVoicemails(s.runCtx, p) })
 	}
 	for _, l := range listeners {
 		s.serveWG.Add(1)

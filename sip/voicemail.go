@@ -47,6 +47,11 @@ type VoicemailStore interface {
 	// Open returns the description and WAV file of one voicemail, or
 	// ErrVoicemailNotFound. The caller closes the file.
 	Open(ctx context.Context, account, id string) (Voicemail, io.ReadSeekCloser, error)
+	// Delete removes one voicemail, or returns ErrVoicemailNotFound.
+	Delete(ctx context.Context, account, id string) error
+	// Accounts returns the accounts that have voicemails, for the
+	// operator's listing of every account.
+	Accounts(ctx context.Context) ([]string, error)
 }
 
 // voicemailID matches the ids optgate issues, and so keeps ids from
@@ -60,20 +65,35 @@ var accountDir = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // FileVoicemails is a VoicemailStore in a directory, with one
 // subdirectory per account holding ID.wav and ID.json. The JSON file is
 // written last, through a rename, so a listed voicemail is complete.
-//
-// TODO: voicemails are kept until an operator deletes the files; there is
-// no retention limit and no delete endpoint yet.
 type FileVoicemails struct {
-	dir string
+	dir  string
+	keep Retention
+	now  func() time.Time
+}
+
+// Retention limits the voicemails a FileVoicemails keeps. Save applies
+// the count to the account it saved for, and Prune applies both limits
+// to every account.
+type Retention struct {
+	// MaxAge deletes voicemails received longer ago. Zero keeps them
+	// regardless of age.
+	MaxAge time.Duration
+	// MaxCount is the maximum number of voicemails kept per account. The
+	// oldest beyond it are deleted, and zero sets no limit.
+	MaxCount int
 }
 
 // NewFileVoicemails returns the store in dir, such as ./data/voicemail,
-// creating the directory when it is missing.
-func NewFileVoicemails(dir string) (*FileVoicemails, error) {
+// creating the directory when it is missing. It keeps voicemails within
+// keep, and the zero Retention keeps all of them.
+func NewFileVoicemails(dir string, keep Retention) (*FileVoicemails, error) {
+	if keep.MaxAge < 0 || keep.MaxCount < 0 {
+		return nil, fmt.Errorf("voicemail store: negative retention %+v", keep)
+	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("voicemail store: %w", err)
 	}
-	return &FileVoicemails{dir: dir}, nil
+	return &FileVoicemails{dir: dir, keep: keep, now: time.Now}, nil
 }
 
 // Save implements VoicemailStore.
@@ -100,6 +120,11 @@ func (f *FileVoicemails) Save(ctx context.Context, vm Voicemail, wav io.Reader) 
 	if _, err := writeFileAtomic(filepath.Join(dir, vm.ID+".json"), strings.NewReader(string(meta)+"\n")); err != nil {
 		_ = os.Remove(filepath.Join(dir, vm.ID+".wav"))
 		return fmt.Errorf("voicemail store: %w", err)
+	}
+	if f.keep.MaxCount > 0 {
+		if _, err := f.pruneAccount(ctx, vm.Account, time.Time{}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -150,6 +175,10 @@ func (f *FileVoicemails) List(ctx context.Context, account string) ([]Voicemail,
 			return nil, err
 		}
 		vm, err := f.read(account, id)
+		if errors.Is(err, ErrVoicemailNotFound) {
+			// Deleted since the directory was read.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -196,4 +225,86 @@ func (f *FileVoicemails) Open(_ context.Context, account, id string) (Voicemail,
 		return Voicemail{}, nil, fmt.Errorf("voicemail store: %w", err)
 	}
 	return vm, file, nil
+}
+
+// Delete implements VoicemailStore. The description goes first, so a
+// voicemail half deleted is no longer listed.
+func (f *FileVoicemails) Delete(_ context.Context, account, id string) error {
+	if !accountDir.MatchString(account) || !voicemailID.MatchString(id) {
+		return ErrVoicemailNotFound
+	}
+	base := filepath.Join(f.dir, account, id)
+	err := os.Remove(base + ".json")
+	if errors.Is(err, os.ErrNotExist) {
+		return ErrVoicemailNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("voicemail store: %w", err)
+	}
+	if err := os.Remove(base + ".wav"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("voicemail store: %w", err)
+	}
+	return nil
+}
+
+// Accounts implements VoicemailStore: the account subdirectories.
+func (f *FileVoicemails) Accounts(_ context.Context) ([]string, error) {
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		return nil, fmt.Errorf("voicemail store: %w", err)
+	}
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && accountDir.MatchString(e.Name()) {
+			out = append(out, e.Name())
+		}
+	}
+	return out, nil
+}
+
+// Prune deletes, in every account, the voicemails beyond the retention
+// limits, and returns how many it deleted.
+func (f *FileVoicemails) Prune(ctx context.Context) (int, error) {
+	if f.keep == (Retention{}) {
+		return 0, nil
+	}
+	accounts, err := f.Accounts(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var cutoff time.Time
+	if f.keep.MaxAge > 0 {
+		cutoff = f.now().Add(-f.keep.MaxAge)
+	}
+	total := 0
+	for _, account := range accounts {
+		n, err := f.pruneAccount(ctx, account, cutoff)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// pruneAccount deletes the account's voicemails received before cutoff
+// (none for the zero time) and the oldest beyond MaxCount.
+func (f *FileVoicemails) pruneAccount(ctx context.Context, account string, cutoff time.Time) (int, error) {
+	vms, err := f.List(ctx, account)
+	if err != nil {
+		return 0, err
+	}
+	deleted := 0
+	// List returns the newest first.
+	for i, vm := range vms {
+		tooMany := f.keep.MaxCount > 0 && i >= f.keep.MaxCount
+		if !tooMany && (cutoff.IsZero() || !vm.Received.Before(cutoff)) {
+			continue
+		}
+		if err := f.Delete(ctx, account, vm.ID); err != nil && !errors.Is(err, ErrVoicemailNotFound) {
+			return deleted, err
+		}
+		deleted++
+	}
+	return deleted, nil
 }

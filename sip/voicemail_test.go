@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/optgate/optgate/gateway"
 )
 
 func saveTestVoicemail(t *testing.T, store *FileVoicemails, account, id string, received time.Time) Voicemail {
@@ -29,7 +31,7 @@ func saveTestVoicemail(t *testing.T, store *FileVoicemails, account, id string, 
 
 func TestFileVoicemails(t *testing.T) {
 	dir := t.TempDir()
-	store, err := NewFileVoicemails(filepath.Join(dir, "voicemail"))
+	store, err := NewFileVoicemails(filepath.Join(dir, "voicemail"), Retention{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,19 +84,19 @@ func TestFileVoicemails(t *testing.T) {
 }
 
 func TestVoicemailHandler(t *testing.T) {
-	store, err := NewFileVoicemails(t.TempDir())
+	store, err := NewFileVoicemails(t.TempDir(), Retention{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	vm := saveTestVoicemail(t, store, "acme", "00000000000000aa", time.Now())
-	h := NewVoicemailHandler(store, func(r *http.Request) (string, error) {
+	h := NewVoicemailHandler(store, func(r *http.Request) (gateway.APICaller, error) {
 		switch r.Header.Get("Authorization") {
 		case "Bearer acme":
-			return "acme", nil
+			return gateway.APICaller{Account: "acme"}, nil
 		case "Bearer beta":
-			return "beta", nil
+			return gateway.APICaller{Account: "beta"}, nil
 		}
-		return "", errors.New("the bearer token is not valid")
+		return gateway.APICaller{}, errors.New("the bearer token is not valid")
 	}, nil)
 
 	do := func(method, path, token string) *httptest.ResponseRecorder {
@@ -123,7 +125,8 @@ func TestVoicemailHandler(t *testing.T) {
 		{"download without token", "GET", "/v1/voicemails/" + vm.ID, "", 401, "unauthorized"},
 		{"other account's voicemail", "GET", "/v1/voicemails/" + vm.ID, "beta", 404, "not_found"},
 		{"unknown id", "GET", "/v1/voicemails/nope", "acme", 404, "not_found"},
-		{"delete", "DELETE", "/v1/voicemails/" + vm.ID, "acme", 405, "method_not_allowed"},
+		{"other account's delete", "DELETE", "/v1/voicemails/" + vm.ID, "beta", 404, "not_found"},
+		{"put", "PUT", "/v1/voicemails/" + vm.ID, "acme", 405, "method_not_allowed"},
 		{"post list", "POST", "/v1/voicemails", "acme", 405, "method_not_allowed"},
 		{"download", "GET", "/v1/voicemails/" + vm.ID, "acme", 200, ""},
 	}

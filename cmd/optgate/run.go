@@ -15,6 +15,7 @@ import (
 
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/sip"
 )
 
 func init() {
@@ -111,7 +112,8 @@ func serve(ctx context.Context, cfg *config.Config, path string, shutdownTimeout
 	logger *zap.Logger) int {
 	begin := time.Now()
 	log := logger.Named("run")
-	opts := gateway.DaemonOptions{OperatorToken: os.Getenv(operatorTokenEnv)}
+	// The daemon builds the SIP front end only when listeners.sip.enabled.
+	opts := gateway.DaemonOptions{OperatorToken: os.Getenv(operatorTokenEnv), SIP: sip.NewFrontEnd}
 	if path != "" {
 		opts.Load = func() (*config.Config, error) { return config.Load(path) }
 		log.Info("starting", zap.String("config_file", path))
