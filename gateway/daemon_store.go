@@ -2,11 +2,15 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
@@ -21,8 +25,8 @@ const gatewayStoreFile = "gateway.db"
 
 // gatewayStorePath returns where the gateway file lives: the option when
 // set, else gateway.db next to the embedded consent file, which is
-// ./data/gateway.db with the default configuration. The gateway file is
-// local even when consent records are in Redis.
+// ./data/gateway.db with the default configuration. The file is used only
+// when store.type is embedded; with redis the gateway state is in Redis.
 func gatewayStorePath(cfg *config.Config, option string) string {
 	if option != "" {
 		return option
@@ -61,7 +65,11 @@ func openConsentStore(ctx context.Context, s config.Store, logger *zap.Logger) (
 
 // redisOptions converts the configuration's Redis connection.
 func redisOptions(r config.RedisStore) (consent.RedisOptions, error) {
-	opts := consent.RedisOptions{KeyPrefix: r.KeyPrefix}
+	opts := consent.RedisOptions{
+		KeyPrefix:    r.KeyPrefix,
+		WaitReplicas: r.ReplicaAcks(),
+		WaitTimeout:  r.WaitTimeout,
+	}
 	if r.URL != "" {
 		u, err := redisURL(r.URL, r.Password)
 		if err != nil {
@@ -160,4 +168,89 @@ func keywordConfig(cfg *config.Config) (*consent.KeywordConfig, []string) {
 		}
 	}
 	return &kw, warnings
+}
+
+// openGatewayStore opens the gateway store: in Redis next to the consent
+// records when store.type is redis, so that several instances share the
+// id map, the partial MO texts and the delivery queues, else the local
+// bbolt file at path. It returns the store and where it is, for the log.
+func openGatewayStore(ctx context.Context, cfg *config.Config, path string, log *zap.Logger) (Store, string, error) {
+	if cfg.Store.Type != config.StoreRedis {
+		s, err := OpenBoltStore(path, BoltStoreOptions{})
+		if err != nil {
+			return nil, "", err
+		}
+		return s, path, nil
+	}
+	r := cfg.Store.Redis
+	consumer, stable := redisConsumer(cfg)
+	if !stable {
+		log.Warn("store.redis.consumer is not set and no listener has a fixed port, so this "+
+			"instance's consumer name changes at every start; after a restart its undelivered "+
+			"items wait for store.redis.queue_lease",
+			zap.String("consumer", consumer))
+	}
+	rdb, err := newRedisClient(r)
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := OpenRedisStore(ctx, rdb, RedisStoreOptions{
+		KeyPrefix: r.KeyPrefix,
+		Consumer:  consumer,
+		Lease:     r.QueueLease,
+	})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, "", err
+	}
+	return s, "redis (consumer " + consumer + ")", nil
+}
+
+// redisConsumer returns store.redis.consumer, or when it is empty the host
+// name and the port of the business SMPP listener, or of the HTTP listener
+// when SMPP is off. Two instances on one host must listen on different
+// ports, so that name is unique on a host, and it stays the same across
+// restarts, unlike a name with the process id. When no listener has a
+// fixed port it returns the host name with a random suffix, and reports
+// that the name is not stable.
+func redisConsumer(cfg *config.Config) (string, bool) {
+	if c := cfg.Store.Redis.Consumer; c != "" {
+		return c, true
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "optgate"
+	}
+	addr := ""
+	switch {
+	case cfg.Listeners.SMPP.Enabled:
+		addr = cfg.Listeners.SMPP.Addr
+	case cfg.Listeners.HTTP.Enabled:
+		addr = cfg.Listeners.HTTP.Addr
+	}
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "" && port != "0" {
+		return host + ":" + port, true
+	}
+	return host + ":" + strconv.FormatUint(rand.Uint64(), 36), false
+}
+
+// newRedisClient connects to the Redis of the configuration, with context
+// deadlines enabled so that they bound every command.
+func newRedisClient(r config.RedisStore) (redis.UniversalClient, error) {
+	opts, err := redisOptions(r)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Universal != nil {
+		u := *opts.Universal
+		u.ContextTimeoutEnabled = true
+		return redis.NewUniversalClient(&u), nil
+	}
+	o, err := redis.ParseURL(opts.URL)
+	if err != nil {
+		// The URL may hold a password, so it is not quoted.
+		return nil, errors.New("store.redis.url is not a valid Redis URL")
+	}
+	o.ContextTimeoutEnabled = true
+	return redis.NewClient(o), nil
 }

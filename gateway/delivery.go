@@ -81,11 +81,28 @@ type DispatcherConfig struct {
 	Batch int
 	// DeliverTimeout bounds one Deliver call. Default 30s.
 	DeliverTimeout time.Duration
+	// Poll makes an idle worker read its queue again after this long,
+	// for a Queue that other processes add items to, such as a
+	// RedisStore shared by several instances. Default 0: an idle worker
+	// waits for Notify or TargetReady.
+	Poll time.Duration
+}
+
+// SharedQueue is a Queue whose queues several dispatchers read, each
+// queue by one of them at a time. Release hands a queue and the items
+// this dispatcher read but did not deliver to another dispatcher. The
+// dispatcher calls it after every failed delivery that it retries later,
+// so that an instance that can reach the target takes the queue over.
+type SharedQueue interface {
+	Queue
+	Release(ctx context.Context, queue string) error
 }
 
 // Dispatcher drains each delivery queue in order, with one worker per
 // queue, so a business gets its MO texts and receipts in arrival order.
 // A failed item blocks its queue until it is delivered or dead-lettered.
+// On a SharedQueue the dispatchers of several instances keep that order
+// together, because the store lets one of them read a queue at a time.
 type Dispatcher struct {
 	cfg DispatcherConfig
 	log *zap.Logger
@@ -219,11 +236,7 @@ func (d *Dispatcher) run(ctx context.Context, w *worker) {
 			continue
 		}
 		if len(items) == 0 {
-			select {
-			case <-ctx.Done():
-			case <-w.items:
-			case <-w.ready:
-			}
+			d.waitItems(ctx, w)
 			continue
 		}
 		for _, it := range items {
@@ -234,9 +247,13 @@ func (d *Dispatcher) run(ctx context.Context, w *worker) {
 			}
 			if errors.Is(err, ErrTargetUnavailable) {
 				backoff = 0
+				d.release(ctx, w.queue)
 				d.waitRetry(ctx, w, d.cfg.MaxBackoff)
 			} else if wait {
 				backoff = d.nextBackoff(backoff)
+				// Another instance may reach the target, such as a carrier
+				// this one is not bound to for a consent reply.
+				d.release(ctx, w.queue)
 				if d.waitRetry(ctx, w, backoff) {
 					backoff = 0
 				}
@@ -262,7 +279,12 @@ func (d *Dispatcher) deliver(ctx context.Context, queue string, it Item) (bool, 
 	switch {
 	case err == nil:
 		d.cfg.Metrics.delivery(it.Kind, "delivered")
-		if ackErr := d.cfg.Queue.Ack(ctx, queue, it.Seq); ackErr != nil {
+		// The target has the item, so the Ack must outlive a Stop that
+		// cancels ctx; a lost Ack means a duplicate later.
+		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.DeliverTimeout)
+		ackErr := d.cfg.Queue.Ack(ackCtx, queue, it.Seq)
+		cancel()
+		if ackErr != nil {
 			// NOTE: the target has the item, and it is delivered again
 			// after the retry, so targets see duplicates in this case.
 			d.log.Error("ack delivered item failed", zap.String("queue", queue), zap.Uint64("seq", it.Seq), zap.Error(ackErr))
@@ -295,6 +317,33 @@ func (d *Dispatcher) deliver(ctx context.Context, queue string, it Item) (bool, 
 		zap.Stringer("kind", it.Kind),
 		zap.Error(err))
 	return true, err
+}
+
+// waitItems waits for Notify, TargetReady, Poll or the end of ctx.
+func (d *Dispatcher) waitItems(ctx context.Context, w *worker) {
+	var poll <-chan time.Time
+	if d.cfg.Poll > 0 {
+		t := time.NewTimer(d.cfg.Poll)
+		defer t.Stop()
+		poll = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-w.items:
+	case <-w.ready:
+	case <-poll:
+	}
+}
+
+// release lets another dispatcher of a shared queue take the queue over.
+func (d *Dispatcher) release(ctx context.Context, queue string) {
+	shared, ok := d.cfg.Queue.(SharedQueue)
+	if !ok {
+		return
+	}
+	if err := shared.Release(ctx, queue); err != nil && ctx.Err() == nil {
+		d.log.Warn("release shared queue failed", zap.String("queue", queue), zap.Error(err))
+	}
 }
 
 func (d *Dispatcher) nextBackoff(prev time.Duration) time.Duration {

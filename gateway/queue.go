@@ -120,7 +120,8 @@ type ReplyItem struct {
 
 // Queue keeps per-queue ordered items until their delivery is
 // acknowledged. Implementations must be safe for concurrent use, and every
-// method must make its change durable before it returns.
+// method must make its change durable before it returns, as far as the
+// backing store's persistence settings allow.
 type Queue interface {
 	// Enqueue appends items to their queues in one atomic step, setting
 	// Seq. In the same step it deletes the partial MO segments of each
@@ -129,6 +130,9 @@ type Queue interface {
 	Enqueue(ctx context.Context, items []Item, finished ...smpp.PartKey) ([]Item, error)
 
 	// Peek returns up to n of the oldest items of a queue, oldest first.
+	// A store that several processes share (see SharedQueue) returns only
+	// the items this process may deliver now, and none while another
+	// process delivers the queue.
 	Peek(ctx context.Context, queue string, n int) ([]Item, error)
 
 	// Ack removes a delivered item.
