@@ -71,6 +71,10 @@ func readCSV(r io.Reader, minFields, maxFields int, row func(line int, fields []
 	}
 }
 
+// ErrUTF16CSV rejects an import file that starts with a UTF-16 byte order
+// mark. Imports read UTF-8 only.
+var ErrUTF16CSV = errors.New("read CSV: the file is UTF-16 text; save it as UTF-8 CSV")
+
 // skipByteOrderMark drops a UTF-8 byte order mark, which spreadsheet
 // programs write at the start of CSV files, and rejects UTF-16 input.
 func skipByteOrderMark(br *bufio.Reader) error {
@@ -79,7 +83,7 @@ func skipByteOrderMark(br *bufio.Reader) error {
 		return err
 	}
 	if b, _ := br.Peek(2); bytes.Equal(b, []byte{0xff, 0xfe}) || bytes.Equal(b, []byte{0xfe, 0xff}) {
-		return errors.New("read CSV: the file is UTF-16 text; save it as UTF-8 CSV")
+		return ErrUTF16CSV
 	}
 	return nil
 }

@@ -33,6 +33,10 @@ type HTTPServices struct {
 	// Router names the carrier in explanations. Default nil: explanations
 	// name no carrier and do not check the route.
 	Router *Router
+	// Calls sends opt-in requests to the remote party of a SIP call, for
+	// POST /v1/optin-requests with call_id. Default nil: call_id is
+	// rejected because optgate serves no SIP.
+	Calls CallOptIn
 }
 
 // HTTPAPIConfig holds the dependencies and settings of NewHTTPAPI.
@@ -65,11 +69,23 @@ type HTTPAPIConfig struct {
 	Logger *zap.Logger
 	// MaskNumbers masks subscriber numbers in logs. Default false.
 	MaskNumbers bool
+	// FailedAuthDelay is the wait of every request from an address after
+	// a failed authentication from it, doubled for each further failure
+	// up to MaxFailedAuthDelay. Failures older than 10 minutes are
+	// forgotten, and a success clears them at once. Default 0: no wait.
+	FailedAuthDelay, MaxFailedAuthDelay time.Duration
 	// MaxBodyBytes bounds a JSON request body. Default 64 KiB.
 	MaxBodyBytes int64
 	// MaxImportBytes bounds a CSV import body. Default 32 MiB, about
 	// 700,000 rows of "+12015550101,opted_in,2025-06-01T14:00:00Z,web".
 	MaxImportBytes int64
+	// SIP serves the voicemail and greeting endpoints (see sipRoutes)
+	// once the API has authenticated the caller, which it reads with
+	// APICallerFrom. Default nil: those endpoints return 501.
+	SIP http.Handler
+	// Console holds the daemon parts the console's operator endpoints
+	// read. Default: empty binds and blocks.
+	Console ConsoleSources
 }
 
 // HTTPAPI is optgate's HTTP API: business texts, opt-in requests, consent
@@ -82,6 +98,9 @@ type HTTPAPI struct {
 	log      *zap.Logger
 	mask     func(string) string
 	metrics  *httpMetrics
+	// authGuard slows addresses that failed to authenticate; nil when
+	// FailedAuthDelay is 0.
+	authGuard *bindGuard
 }
 
 // Default limits of HTTPAPIConfig.
@@ -109,7 +128,7 @@ func NewHTTPAPI(cfg HTTPAPIConfig) (*HTTPAPI, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = defaultReadyTimeout
 	}
-	a := &HTTPAPI{cfg: cfg, log: cfg.Logger, mask: numberMasker(cfg.MaskNumbers)}
+	a := &HTTPAPI{cfg: cfg, log: cfg.Logger, mask: numberMasker(cfg.MaskNumbers), authGuard: newAuthGuard(cfg)}
 	services := cfg.Services
 	a.services.Store(&services)
 	if cfg.Prometheus != nil {
@@ -155,6 +174,8 @@ func (a *HTTPAPI) routes() *http.ServeMux {
 	handle("GET /v1/consent/export", a.authed(accessRead, a.getExport))
 	handle("GET /v1/explain", a.authed(accessRead, a.getExplain))
 	handle("POST /v1/reload", a.authed(accessOperator, a.postReload))
+	a.sipRoutes(handle)
+	a.consoleRoutes(handle)
 	handle("GET /healthz", a.getHealth)
 	handle("GET /readyz", a.getReady)
 	if a.cfg.Prometheus != nil {
@@ -224,6 +245,10 @@ const (
 	accessImport
 	// accessOperator: the operator token only.
 	accessOperator
+	// accessAccountOrAll: an account token for its own account, or the
+	// operator token for the ?account= parameter or, without one, for
+	// every account.
+	accessAccountOrAll
 )
 
 // caller is the authenticated sender of a request.
@@ -240,7 +265,7 @@ type caller struct {
 // calling h.
 func (a *HTTPAPI) authed(rule access, h func(http.ResponseWriter, *http.Request, caller)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		c, apiErr := a.authenticate(r)
+		c, apiErr := a.authenticateSlowed(r)
 		if apiErr == nil {
 			apiErr = c.allow(rule, r)
 		}

@@ -201,9 +201,12 @@ func newImportResponse(kind, account string, res consent.ImportResult, stopped b
 func (a *HTTPAPI) writeImportError(w http.ResponseWriter, r *http.Request, err error, out importResponse) {
 	var tooLarge *http.MaxBytesError
 	var e *apiError
-	if errors.As(err, &tooLarge) {
+	switch {
+	case errors.As(err, &tooLarge):
 		e = bodyTooLarge(tooLarge.Limit)
-	} else {
+	case errors.Is(err, consent.ErrUTF16CSV):
+		e = apiErrorFor(codeInvalidRequest, consent.ErrUTF16CSV.Error())
+	default:
 		e = apiErrorFromGateway(err)
 	}
 	e.cause = err

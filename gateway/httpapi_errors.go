@@ -147,7 +147,9 @@ func (a *HTTPAPI) writeError(w http.ResponseWriter, r *http.Request, e *apiError
 	}
 }
 
-// writeJSON sends v as the JSON body with the status.
+// writeJSON sends v as the JSON body with the status. Every JSON response
+// is marked not to be stored by any cache (RFC 9111 section 5.2.2.5),
+// because consent records, evidence and account data are subscriber data.
 func (a *HTTPAPI) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
@@ -157,6 +159,7 @@ func (a *HTTPAPI) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(body, '\n'))
 }

@@ -120,6 +120,15 @@ type Server struct {
 	// MaxCommandLength is the largest PDU accepted, in octets. Default:
 	// DefaultMaxCommandLength (64 KiB).
 	MaxCommandLength int
+	// MaxConnections limits the connections open at once, bound or not.
+	// A connection beyond it is closed as soon as it is accepted, before
+	// anything is read from it. Default: 0, no limit.
+	MaxConnections int
+	// MaxUnbound limits the connections open at once that have not bound
+	// yet, so that peers which connect and never bind cannot take every
+	// connection until InactivityTimeout closes them. A connection beyond
+	// it is closed as soon as it is accepted. Default: 0, no limit.
+	MaxUnbound int
 
 	// Logger receives the server's logs. Per-PDU logs are at Debug level.
 	// Default: zap.NewNop().
@@ -131,6 +140,8 @@ type Server struct {
 	listeners  map[*net.Listener]struct{}
 	sessions   map[*ServerSession]struct{}
 	binds      map[string]int // bound sessions per system_id
+	unbound    int            // sessions accepted and not yet bound
+	limitLog   time.Time      // when a connection limit was last logged
 	inShutdown bool
 	ctx        context.Context // parent of the sessions' contexts
 	cancel     context.CancelFunc
@@ -146,6 +157,9 @@ type ServerSession struct {
 	// counted is set when the bind counts against MaxBindsPerSystemID.
 	// Guarded by srv.mu.
 	counted bool
+	// unbound is set while the session counts against MaxUnbound.
+	// Guarded by srv.mu.
+	unbound bool
 }
 
 // SystemID returns the system_id the ESME bound with, or "" before the bind.
@@ -164,6 +178,12 @@ func (ss *ServerSession) RemoteAddr() net.Addr { return ss.s.conn.RemoteAddr() }
 
 // State returns the session state.
 func (ss *ServerSession) State() SessionState { return ss.s.State() }
+
+// InFlight returns the number of slots of the session's window in use: the
+// deliver_sm and data_sm sent to the ESME, or about to be sent, whose
+// response has not arrived. It is at most Server.WindowSize. A request
+// waiting for a free slot is not counted.
+func (ss *ServerSession) InFlight() int { return ss.s.out.inUse() }
 
 // Deliver sends a deliver_sm to the ESME and returns its response. It
 // sets d's sequence number. It waits for a slot in the session's window
@@ -219,6 +239,14 @@ func (ss *ServerSession) Unbind(ctx context.Context) error { return ss.s.unbind(
 func (ss *ServerSession) Close() error {
 	ss.s.close(errors.New("closed by the server"))
 	return nil
+}
+
+// Connections returns the number of connections open now and how many of
+// them have not bound yet.
+func (srv *Server) Connections() (open, unbound int) {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return len(srv.sessions), srv.unbound
 }
 
 // Sessions returns the sessions that are bound now.
@@ -305,6 +333,8 @@ func (srv *Server) validate() error {
 		{"window_size", srv.WindowSize},
 		{"inbound_window", srv.InboundWindow},
 		{"max_binds_per_system_id", srv.MaxBindsPerSystemID},
+		{"max_connections", srv.MaxConnections},
+		{"max_unbound", srv.MaxUnbound},
 	}
 	for _, c := range counts {
 		if c.value < 0 {
@@ -425,7 +455,12 @@ func (srv *Server) startConn(conn net.Conn) bool {
 	if srv.inShutdown {
 		return false
 	}
-	ss := &ServerSession{srv: srv}
+	if limit, over := srv.overLimitLocked(); over {
+		srv.logLimitLocked(conn.RemoteAddr(), limit)
+		return false
+	}
+	ss := &ServerSession{srv: srv, unbound: true}
+	srv.unbound++
 	s := newSession(srv.ctx, conn, srv.sessionConfig(), srv.logger())
 	s.admit = srv.admit
 	s.serve = func(ctx context.Context, req PDU) PDU {
@@ -453,6 +488,7 @@ func (srv *Server) serveConn(ss *ServerSession) {
 	id := ss.SystemID()
 	srv.mu.Lock()
 	delete(srv.sessions, ss)
+	srv.boundLocked(ss)
 	if ss.counted {
 		srv.binds[id]--
 		if srv.binds[id] <= 0 {
@@ -460,6 +496,42 @@ func (srv *Server) serveConn(ss *ServerSession) {
 		}
 	}
 	srv.mu.Unlock()
+}
+
+// overLimitLocked reports whether a new connection would pass
+// MaxConnections or MaxUnbound, and the name of the limit it would pass.
+func (srv *Server) overLimitLocked() (string, bool) {
+	switch {
+	case srv.MaxConnections > 0 && len(srv.sessions) >= srv.MaxConnections:
+		return "max_connections", true
+	case srv.MaxUnbound > 0 && srv.unbound >= srv.MaxUnbound:
+		return "max_unbound", true
+	}
+	return "", false
+}
+
+// logLimitLocked logs a connection closed by a limit, at most once a
+// second, because a flood of connections would flood the log too.
+func (srv *Server) logLimitLocked(remote net.Addr, limit string) {
+	now := time.Now()
+	if now.Sub(srv.limitLog) < time.Second {
+		return
+	}
+	srv.limitLog = now
+	srv.logger().Warn("connection closed at accept: connection limit reached",
+		zap.Stringer("remote_addr", remote),
+		zap.String("limit", limit),
+		zap.Int("connections", len(srv.sessions)),
+		zap.Int("unbound", srv.unbound))
+}
+
+// boundLocked stops counting ss against MaxUnbound, once it is bound or
+// closed.
+func (srv *Server) boundLocked(ss *ServerSession) {
+	if ss.unbound {
+		ss.unbound = false
+		srv.unbound--
+	}
 }
 
 // admit enforces the bind states of SMPP 3.4 section 2.3 on the requests
@@ -557,6 +629,7 @@ func (srv *Server) countBind(ss *ServerSession, systemID string) bool {
 	}
 	srv.binds[systemID]++
 	ss.counted = true
+	srv.boundLocked(ss)
 	return true
 }
 

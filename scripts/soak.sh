@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# Runs optgate under steady load for a long time and records its memory
+# and goroutines, to show leaks that a short benchmark cannot. It starts
+# the SMSC simulator (`optgate smsc-sim`), `optgate run` in front of it,
+# and `optgate bench` at a fixed rate through optgate. Every SOAK_INTERVAL
+# it samples optgate's resident set size (VmRSS of /proc/PID/status) and
+# its go_goroutines metric from /metrics into a CSV, and at the end it
+# prints the samples at the start, the middle and the end.
+#
+# Needs go and curl on PATH, and redis-server with SOAK_STORE=redis. Every
+# process it starts listens on 127.0.0.1 on a free port and is stopped
+# when the script exits. Linux only, because it reads /proc.
+#
+# Settings (environment):
+#   SOAK_DURATION=1h      length of the load
+#   SOAK_RATE=2000        messages per second over all binds
+#   SOAK_INTERVAL=60s     time between samples
+#   SOAK_STORE=embedded   consent store: embedded or redis
+#   SOAK_BINDS=2          SMPP binds of the load
+#   SOAK_WINDOW=10        messages in flight per bind; optgate throttles a
+#                         session with more than 10 submits in flight
+#   SOAK_CSV=FILE         sample file, default soak-YYYYmmdd-HHMMSS.csv in
+#                         the work directory, which is then kept
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+duration=${SOAK_DURATION:-1h}
+rate=${SOAK_RATE:-2000}
+interval=${SOAK_INTERVAL:-60s}
+store=${SOAK_STORE:-embedded}
+binds=${SOAK_BINDS:-2}
+window=${SOAK_WINDOW:-10}
+operator_token=soak-operator-token
+
+tools=(go curl)
+[[ $store == redis ]] && tools+=(redis-server)
+for tool in "${tools[@]}"; do
+  command -v "$tool" >/dev/null || { echo "soak: $tool not found on PATH; install it first" >&2; exit 2; }
+done
+case $store in
+  embedded | redis) ;;
+  *) echo "soak: SOAK_STORE is $store, want embedded or redis" >&2; exit 2 ;;
+esac
+
+# seconds DURATION converts a Go-style duration of whole h, m and s units
+# (1h, 90s, 1h30m) to seconds.
+seconds() {
+  local d=$1 total=0 n unit
+  if [[ ! $d =~ ^([0-9]+[hms])+$ ]]; then
+    echo "soak: invalid duration $d, want whole hours, minutes or seconds such as 1h, 30m or 60s" >&2
+    return 1
+  fi
+  while [[ $d =~ ^([0-9]+)([hms])(.*)$ ]]; do
+    n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]} d=${BASH_REMATCH[3]}
+    case $unit in
+      h) total=$((total + n * 3600)) ;;
+      m) total=$((total + n * 60)) ;;
+      s) total=$((total + n)) ;;
+    esac
+  done
+  echo "$total"
+}
+duration_s=$(seconds "$duration")
+interval_s=$(seconds "$interval")
+
+work=$(mktemp -d -t optgate-soak.XXXXXX)
+csv=${SOAK_CSV:-$work/soak-$(date -u +%Y%m%d-%H%M%S).csv}
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  echo "soak: logs and samples kept in $work" >&2
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "soak: $*" >&2; }
+
+# free_port prints a loopback TCP port nothing listens on and that this
+# script has not handed out yet.
+used_ports=" "
+free_port() {
+  local port
+  for _ in $(seq 200); do
+    port=$((20000 + RANDOM % 40000))
+    [[ $used_ports == *" $port "* ]] && continue
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      used_ports+="$port "
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "soak: no free port found" >&2
+  return 1
+}
+
+wait_port() {
+  for _ in $(seq 500); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.02
+  done
+  log "nothing listens on 127.0.0.1:$1 after 10s"
+  return 1
+}
+
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# goroutines prints the go_goroutines gauge of optgate's /metrics.
+goroutines() {
+  curl -s --max-time 5 "http://127.0.0.1:$http_port/metrics" |
+    awk '/^go_goroutines / {print $2; found = 1} END { if (!found) print "" }'
+}
+
+log "building optgate into $work"
+go build -o "$work/optgate" ./cmd/optgate
+optgate=$work/optgate
+
+sim_port=$(free_port)
+smpp_port=$(free_port)
+http_port=$(free_port)
+"$optgate" smsc-sim -addr "127.0.0.1:$sim_port" -control "" >/dev/null 2>"$work/sim.log" &
+sim_pid=$!
+pids+=("$sim_pid")
+wait_port "$sim_port"
+
+store_yaml="store:
+  embedded: {path: \"$work/consent.db\"}"
+if [[ $store == redis ]]; then
+  redis_port=$(free_port)
+  redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$work" \
+    >"$work/redis.log" 2>&1 &
+  pids+=($!)
+  wait_port "$redis_port"
+  store_yaml="store:
+  type: redis
+  embedded: {path: \"$work/consent.db\"}
+  redis: {addr: \"127.0.0.1:$redis_port\", key_prefix: \"soak:\"}"
+fi
+
+# The demo account's public credentials: password demopass, token
+# demo-token.
+cat >"$work/optgate.yaml" <<EOF
+listeners:
+  smpp: {addr: "127.0.0.1:$smpp_port"}
+  http: {addr: "127.0.0.1:$http_port"}
+  sip: {enabled: false}
+  simulator: {enabled: false}
+$store_yaml
+logging: {level: info, format: json}
+accounts:
+  - id: demo
+    business_name: Demo Coffee Co.
+    toll_free:
+      - number: "+18005550100"
+        greeting: builtin:demo
+        voicemail: {enabled: true}
+    esme:
+      - system_id: demo
+        password_hash: \$2a\$10\$Po9C.dIEP.RsQfRJvKqeIOK.wZWQjQqF8z2AwF4s8pFrQG3Q2FqdW
+        max_binds: $binds
+    api_tokens:
+      - name: demo
+        hash: \$2a\$10\$sEgKhmjOKtBZbs1zBs5dSOSztdP7UHk56cqlIBB950QsK3RRuCQq.
+carriers:
+  - name: sim
+    address: "127.0.0.1:$sim_port"
+    system_id: optgate
+    password: simpass
+    binds: $binds
+    window: $((window * 2))
+    routes: ["+"]
+EOF
+"$optgate" config check "$work/optgate.yaml" >/dev/null
+
+OPTGATE_OPERATOR_TOKEN=$operator_token "$optgate" run -config "$work/optgate.yaml" 2>"$work/optgate.log" &
+daemon_pid=$!
+pids+=("$daemon_pid")
+for _ in $(seq 1500); do
+  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/readyz" || true)
+  [[ $code == 200 ]] && break
+  kill -0 "$daemon_pid" 2>/dev/null || { log "optgate run exited: $(tail -n 5 "$work/optgate.log")"; exit 1; }
+  sleep 0.01
+done
+[[ $code == 200 ]] || { log "optgate run not ready after 15s"; exit 1; }
+
+recipients=+12015550000-+12015559999
+"$optgate" bench -prepare-only -prepare -operator-token "$operator_token" \
+  -api "http://127.0.0.1:$http_port" -to "$recipients" >/dev/null 2>"$work/prepare.log"
+
+log "optgate pid $daemon_pid, $store store; $rate msg/s for $duration, a sample every $interval into $csv"
+"$optgate" bench -target "127.0.0.1:$smpp_port" -binds "$binds" -window "$window" -rate "$rate" \
+  -duration "$duration" -to "$recipients" -json >"$work/bench.json" 2>"$work/bench.log" &
+bench_pid=$!
+pids+=("$bench_pid")
+
+echo "elapsed_s,rss_kib,goroutines" >"$csv"
+sample() {
+  local elapsed=$1
+  echo "$elapsed,$(rss_kb "$daemon_pid"),$(goroutines)" >>"$csv"
+}
+begin=$(date +%s)
+sample 0
+while kill -0 "$bench_pid" 2>/dev/null; do
+  # Sleep in short steps, so the end of the load is noticed at once.
+  next=$(($(date +%s) + interval_s))
+  while (($(date +%s) < next)) && kill -0 "$bench_pid" 2>/dev/null; do
+    sleep 1
+  done
+  kill -0 "$daemon_pid" 2>/dev/null || { log "optgate run died: $(tail -n 5 "$work/optgate.log")"; exit 1; }
+  sample $(($(date +%s) - begin))
+done
+bench_status=0
+wait "$bench_pid" || bench_status=$?
+if ((bench_status != 0)); then
+  log "optgate bench failed ($bench_status): $(tail -n 3 "$work/bench.log")"
+fi
+
+# Start, middle and end of the samples.
+awk -F, -v dur="$duration_s" 'NR == 1 { next } { row[++n] = $0 }
+  END {
+    if (n == 0) { print "soak: no samples" > "/dev/stderr"; exit 1 }
+    mid = int((n + 1) / 2)
+    split(row[1], s, ","); split(row[mid], m, ","); split(row[n], e, ",")
+    printf "| point | elapsed | RSS | goroutines |\n|---|---|---|---|\n"
+    printf "| start | %ds | %.1f MiB | %s |\n", s[1], s[2] / 1024, s[3]
+    printf "| middle | %ds | %.1f MiB | %s |\n", m[1], m[2] / 1024, m[3]
+    printf "| end | %ds | %.1f MiB | %s |\n", e[1], e[2] / 1024, e[3]
+  }' "$csv"
+# The load's own totals, from the JSON report of optgate bench.
+awk -F': ' '/^  "(submitted|acked|failed|acked_per_s)":/ { gsub(/[ ,"]/, "", $1); gsub(/[ ,]/, "", $2); printf "%s=%s ", $1, $2 }
+  END { print "" }' "$work/bench.json" || true
+exit "$bench_status"

@@ -1,0 +1,319 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/optgate/optgate/config"
+	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/smpp"
+)
+
+// Accounts, credentials and numbers of the security tests.
+const (
+	acmeTollFree   = "+18885550100"
+	globexTollFree = "+18885550111"
+	subscriber     = "+12015550101"
+
+	acmeSystemID   = "acme01"
+	acmePassword   = "acmeS3c1"
+	acmeToken      = "acme-token-7f3a9c"
+	globexSystemID = "globex01"
+	globexPassword = "glbxS3c2"
+	globexToken    = "globex-token-b81e2d"
+	operatorToken  = "operator-token-5d0c44"
+)
+
+// failedDelay and maxFailedDelay are the daemon's waits after failed
+// binds and API authentications from one address.
+const (
+	failedDelay    = 30 * time.Millisecond
+	maxFailedDelay = 120 * time.Millisecond
+)
+
+// rigYAML is the configuration of the security tests. The placeholders
+// are the simulator's port, the data directory, the four secret hashes,
+// and the TLS and pprof settings of the listeners.
+const rigYAML = `
+listeners:
+  smpp: {addr: "127.0.0.1:0"%[7]s}
+  http: {addr: "127.0.0.1:0", pprof: %[8]v%[7]s}
+  sip: {enabled: false}
+  simulator: {enabled: true, addr: "127.0.0.1:%[1]d", receipt_delay: 0s}
+store:
+  embedded: {path: "%[2]s/consent.db"}
+logging: {level: debug, mask_numbers: true}
+accounts:
+  - id: acme
+    business_name: Acme Dental
+    toll_free:
+      - {number: "+18885550100", greeting: "builtin:demo", voicemail: {enabled: true}}
+    esme:
+      - {system_id: acme01, password_hash: %[3]q, max_binds: 2}
+    api_tokens:
+      - {name: main, hash: %[4]q}
+  - id: globex
+    business_name: Globex Supply
+    toll_free:
+      - {number: "+18885550111", greeting: "builtin:demo", voicemail: {enabled: true}}
+    esme:
+      - {system_id: globex01, password_hash: %[5]q, max_binds: 2}
+    api_tokens:
+      - {name: main, hash: %[6]q}
+carriers:
+  - name: sim
+    address: "127.0.0.1:%[1]d"
+    system_id: optgate
+    password: simpass
+    routes: ["+1"]
+`
+
+// rigOptions change a rig before it starts.
+type rigOptions struct {
+	// tls serves SMPP and HTTP over TLS with this certificate.
+	tls *testCert
+	// pprof turns on the HTTP listener's pprof handlers.
+	pprof bool
+	// maxUnbound is the business server's limit of unbound connections.
+	maxUnbound int
+}
+
+// rig is an in-process optgate whose every log entry is kept.
+type rig struct {
+	t    *testing.T
+	ctx  context.Context
+	d    *gateway.Daemon
+	logs *observer.ObservedLogs
+	// httpBase is http://ADDR or https://ADDR.
+	httpBase string
+	client   *http.Client
+}
+
+func newRig(t *testing.T, o rigOptions) *rig {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	dir := t.TempDir()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	simPort := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+
+	tlsYAML := ""
+	if o.tls != nil {
+		tlsYAML = fmt.Sprintf(", tls: {cert_file: %q, key_file: %q}", o.tls.certFile, o.tls.keyFile)
+	}
+	text := fmt.Sprintf(rigYAML, simPort, dir,
+		hash(t, acmePassword), hash(t, acmeToken), hash(t, globexPassword), hash(t, globexToken),
+		tlsYAML, o.pprof)
+	cfg, err := config.Parse([]byte(text), "security.yaml")
+	if err != nil {
+		t.Fatalf("parse the test configuration: %v", err)
+	}
+
+	core, logs := observer.New(zap.DebugLevel)
+	d, err := gateway.NewDaemon(cfg, zap.New(core), gateway.DaemonOptions{
+		ESME: gateway.ESMEServerConfig{FailedBindDelay: failedDelay, MaxFailedBindDelay: maxFailedDelay,
+			MaxUnbound: o.maxUnbound},
+		Carrier:       gateway.CarrierPoolConfig{ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 100 * time.Millisecond},
+		OperatorToken: operatorToken,
+		// 10:00 in New Jersey, outside quiet hours.
+		Now: func() time.Time { return time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		t.Fatalf("new daemon: %v", err)
+	}
+	if err := d.Start(ctx); err != nil {
+		t.Fatalf("start daemon: %v", err)
+	}
+	t.Cleanup(func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := d.Stop(stopCtx); err != nil {
+			t.Errorf("stop daemon: %v", err)
+		}
+	})
+	r := &rig{t: t, ctx: ctx, d: d, logs: logs, client: &http.Client{Timeout: 10 * time.Second},
+		httpBase: "http://" + d.HTTPAddr().String()}
+	if o.tls != nil {
+		r.httpBase = "https://" + d.HTTPAddr().String()
+		r.client.Transport = &http.Transport{TLSClientConfig: o.tls.clientConfig()}
+	}
+	waitFor(t, "the carrier to bind", func() bool { return d.Carriers().Pools()[0].BoundSessions() > 0 })
+	return r
+}
+
+func hash(t testing.TB, secret string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(h)
+}
+
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// optIn imports an opt-in of number with account through the operator's
+// CSV import.
+func (r *rig) optIn(account, number string) {
+	r.t.Helper()
+	body := strings.NewReader(number + ",opted_in\n")
+	req, err := http.NewRequestWithContext(r.ctx, http.MethodPost, r.httpBase+"/v1/consent/import?account="+account, body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+operatorToken)
+	req.Header.Set("Content-Type", "text/csv")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		r.t.Fatalf("import an opt-in: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		r.t.Fatalf("import an opt-in: status %d, want 200", resp.StatusCode)
+	}
+}
+
+// do sends an HTTP request with a bearer token, when set, and returns the
+// status and body.
+func (r *rig) do(method, path, token, contentType string, body []byte) (int, string) {
+	r.t.Helper()
+	req, err := http.NewRequestWithContext(r.ctx, method, r.httpBase+path, bytes.NewReader(body))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		r.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		r.t.Fatalf("%s %s: read the body: %v", method, path, err)
+	}
+	return resp.StatusCode, string(out)
+}
+
+// bind binds an ESME and returns the client, or the bind error.
+func (r *rig) bind(systemID, password string, tlsConfig *tls.Config) (*smpp.Client, error) {
+	// A bind that gets no response, as on a TLS listener without TLS,
+	// ends after 3 seconds.
+	ctx, cancel := context.WithTimeout(r.ctx, 3*time.Second)
+	defer cancel()
+	c, err := smpp.Dial(ctx, smpp.ClientConfig{
+		Addr: r.d.SMPPAddr().String(), TLS: tlsConfig, SystemID: systemID, Password: password,
+		BindType: smpp.BindTypeTransceiver, ReconnectDelay: time.Hour,
+		// A rejected bind ends the wait at once instead of at the
+		// timeout. The client reports the rejection first as the
+		// session's close, then with the error Dial returns.
+		Hooks: smpp.Hooks{BindStateChanged: func(_ string, state smpp.SessionState, err error) {
+			var st *smpp.StatusError
+			if state == smpp.SessionClosed && errors.As(err, &st) && !errors.Is(err, smpp.ErrClosed) {
+				cancel()
+			}
+		}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	r.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
+	return c, nil
+}
+
+// mustBind binds an ESME and fails the test when the bind fails.
+func (r *rig) mustBind(systemID, password string) *smpp.Client {
+	r.t.Helper()
+	c, err := r.bind(systemID, password, nil)
+	if err != nil {
+		r.t.Fatalf("bind %s: %v", systemID, err)
+	}
+	return c
+}
+
+// bindStatus returns the command_status of a bind_transceiver_resp, or
+// fails the test when the bind ended without one.
+func bindStatus(t testing.TB, err error) smpp.CommandStatus {
+	t.Helper()
+	if err == nil {
+		return smpp.StatusOK
+	}
+	var st *smpp.StatusError
+	if !errors.As(err, &st) {
+		t.Fatalf("bind ended without a bind response: %v", err)
+	}
+	return st.Status
+}
+
+// submit sends a GSM text and returns the command_status of the
+// submit_sm_resp, failing the test when there is none.
+func submit(ctx context.Context, t testing.TB, c *smpp.Client, from, to, text string) smpp.CommandStatus {
+	t.Helper()
+	status, err := trySubmit(ctx, c, from, to, text)
+	if err != nil {
+		t.Fatalf("submit_sm %q: %v", text, err)
+	}
+	return status
+}
+
+// trySubmit sends a GSM text and returns the command_status of the
+// submit_sm_resp, or an error when there is none.
+func trySubmit(ctx context.Context, c *smpp.Client, from, to, text string) (smpp.CommandStatus, error) {
+	data, err := smpp.EncodeText(text, smpp.CodingDefault, smpp.TextOptions{})
+	if err != nil {
+		return 0, err
+	}
+	sm := &smpp.SubmitSM{
+		SourceAddrTON: smpp.TONInternational, SourceAddrNPI: smpp.NPIISDN, SourceAddr: strings.TrimPrefix(from, "+"),
+		DestAddrTON: smpp.TONInternational, DestAddrNPI: smpp.NPIISDN, DestinationAddr: strings.TrimPrefix(to, "+"),
+		ShortMessage: data,
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = c.Submit(ctx, sm)
+	var st *smpp.StatusError
+	if errors.As(err, &st) {
+		return st.Status, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return smpp.StatusOK, nil
+}
+
+// statusOf returns the SMPP command_status of a gateway code.
+func statusOf(code gateway.Code) smpp.CommandStatus { return gateway.StatusFor(code).SMPP }
