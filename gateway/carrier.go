@@ -78,6 +78,8 @@ type CarrierPool struct {
 	cfg     CarrierPoolConfig
 	name    string
 	log     *zap.Logger
+	window  windowGauges
+	traffic trafficCounters
 	limiter *rate.Limiter // nil when the carrier has no rate
 	// pacing lets one submit at a time wait on limiter. Each waiter holds
 	// a reservation, so after a stall many reservations would fall due at
@@ -144,6 +146,8 @@ func NewCarrierPool(cfg CarrierPoolConfig) (*CarrierPool, error) {
 		cfg:     cfg,
 		name:    c.Name,
 		log:     cfg.Logger.Named("carrier").With(zap.String("carrier", c.Name)),
+		window:  cfg.Metrics.window(c.Name),
+		traffic: cfg.Metrics.traffic(c.Name),
 		addr:    c.Address,
 		changed: make(chan struct{}),
 	}
@@ -208,7 +212,7 @@ func (p *CarrierPool) Start(ctx context.Context) error {
 	}
 	p.started = true
 	p.cfg.Metrics.setBound(p.name, 0)
-	p.cfg.Metrics.setWindow(p.name, 0, n*p.cfg.Carrier.Window)
+	p.window.set(0, n*p.cfg.Carrier.Window)
 
 	// Connect with a context that has already ended returns at once and
 	// leaves the client's connection loop running on its own.
@@ -285,6 +289,7 @@ func (p *CarrierPool) handle(ctx context.Context, req smpp.PDU) smpp.CommandStat
 		p.log.Debug("alert_notification ignored")
 		return smpp.StatusOK
 	}
+	p.traffic.receive()
 	if p.cfg.Deliver == nil {
 		return smpp.StatusTempAppError
 	}
@@ -352,7 +357,7 @@ func (p *CarrierPool) windowChanged(i, inUse int) {
 	}
 	size := len(p.inUse) * p.cfg.Carrier.Window
 	p.mu.Unlock()
-	p.cfg.Metrics.setWindow(p.name, total, size)
+	p.window.set(total, size)
 }
 
 // BoundSessions returns the number of sessions bound now.
@@ -397,7 +402,11 @@ func (p *CarrierPool) Submit(ctx context.Context, pdu *smpp.SubmitSM) (string, e
 			}
 		}
 		id, err := p.submitOnce(ctx, pdu)
-		if err == nil || !smpp.Throttled(err) || attempt >= p.cfg.ThrottleRetries {
+		if err == nil {
+			p.traffic.submit()
+			return id, nil
+		}
+		if !smpp.Throttled(err) || attempt >= p.cfg.ThrottleRetries {
 			return id, err
 		}
 

@@ -31,6 +31,11 @@ import (
 //	    they are not resubmitted
 //	optgate_carrier_protocol_errors_total{carrier}
 //	    PDUs from the carrier that could not be decoded
+//	optgate_carrier_submitted_total{carrier}
+//	    submit_sm the carrier accepted, one per segment of a long text
+//	optgate_carrier_received_total{carrier}
+//	    deliver_sm and data_sm from the carrier (MO texts and receipts),
+//	    whatever optgate then did with them
 //
 // A nil *CarrierMetrics records nothing.
 type CarrierMetrics struct {
@@ -43,6 +48,8 @@ type CarrierMetrics struct {
 	retries      *prometheus.CounterVec
 	unconfirmed  *prometheus.CounterVec
 	protocol     *prometheus.CounterVec
+	submitted    *prometheus.CounterVec
+	received     *prometheus.CounterVec
 }
 
 // Reasons of optgate_carrier_submit_retries_total.
@@ -91,9 +98,17 @@ func NewCarrierMetrics(reg prometheus.Registerer) (*CarrierMetrics, error) {
 			Name: "optgate_carrier_protocol_errors_total",
 			Help: "PDUs from the carrier that could not be decoded.",
 		}, byCarrier),
+		submitted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "optgate_carrier_submitted_total",
+			Help: "submit_sm the carrier accepted, one per segment of a long text.",
+		}, byCarrier),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "optgate_carrier_received_total",
+			Help: "deliver_sm and data_sm received from the carrier: MO texts and receipts.",
+		}, byCarrier),
 	}
 	for _, c := range []prometheus.Collector{m.bound, m.windowInUse, m.windowSize, m.bindFailures,
-		m.lost, m.throttled, m.retries, m.unconfirmed, m.protocol} {
+		m.lost, m.throttled, m.retries, m.unconfirmed, m.protocol, m.submitted, m.received} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register carrier metrics: %w", err)
 		}
@@ -107,10 +122,53 @@ func (m *CarrierMetrics) setBound(carrier string, n int) {
 	}
 }
 
-func (m *CarrierMetrics) setWindow(carrier string, inUse, size int) {
-	if m != nil {
-		m.windowInUse.WithLabelValues(carrier).Set(float64(inUse))
-		m.windowSize.WithLabelValues(carrier).Set(float64(size))
+// windowGauges are the window gauges of one carrier. A pool looks them up
+// once, because its window changes twice for every submit_sm and a label
+// lookup hashes the label values each time. The zero value records
+// nothing.
+type windowGauges struct {
+	inUse, size prometheus.Gauge
+}
+
+func (m *CarrierMetrics) window(carrier string) windowGauges {
+	if m == nil {
+		return windowGauges{}
+	}
+	return windowGauges{inUse: m.windowInUse.WithLabelValues(carrier), size: m.windowSize.WithLabelValues(carrier)}
+}
+
+func (g windowGauges) set(inUse, size int) {
+	if g.inUse != nil {
+		g.inUse.Set(float64(inUse))
+		g.size.Set(float64(size))
+	}
+}
+
+// trafficCounters are the submitted and received counters of one carrier,
+// looked up once for the reason windowGauges are. The zero value records
+// nothing.
+type trafficCounters struct {
+	submitted, received prometheus.Counter
+}
+
+func (m *CarrierMetrics) traffic(carrier string) trafficCounters {
+	if m == nil {
+		return trafficCounters{}
+	}
+	return trafficCounters{
+		submitted: m.submitted.WithLabelValues(carrier), received: m.received.WithLabelValues(carrier),
+	}
+}
+
+func (c trafficCounters) submit() {
+	if c.submitted != nil {
+		c.submitted.Inc()
+	}
+}
+
+func (c trafficCounters) receive() {
+	if c.received != nil {
+		c.received.Inc()
 	}
 }
 

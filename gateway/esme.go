@@ -35,6 +35,9 @@ type ESMEBackend struct {
 	Dispatcher *Dispatcher
 }
 
+// DefaultMaxUnbound is the default of ESMEServerConfig.MaxUnbound.
+const DefaultMaxUnbound = 128
+
 // ESMEServerConfig configures an ESMEServer. Zero fields take the default
 // in their comment.
 type ESMEServerConfig struct {
@@ -56,6 +59,15 @@ type ESMEServerConfig struct {
 	// MaxFailedBindDelay. Failures older than FailedBindMemory are
 	// forgotten. Defaults 250ms, 8s and 10m.
 	FailedBindDelay, MaxFailedBindDelay, FailedBindMemory time.Duration
+	// MaxConnections limits the business connections open at once, bound
+	// or not; one beyond it is closed at accept. Default: 0, no limit.
+	MaxConnections int
+	// MaxUnbound limits the connections open at once that have not bound
+	// yet; one beyond it is closed at accept. It keeps peers that connect
+	// and never bind from taking every connection until the 2-minute
+	// inactivity timeout closes them. Default: 128. A negative value
+	// means no limit.
+	MaxUnbound int
 	// Metrics receives bind rejections and the bound sessions. Default:
 	// none.
 	Metrics *ESMEMetrics
@@ -112,6 +124,12 @@ func NewESMEServer(cfg ESMEServerConfig) (*ESMEServer, error) {
 	if cfg.FailedBindMemory <= 0 {
 		cfg.FailedBindMemory = 10 * time.Minute
 	}
+	switch {
+	case cfg.MaxUnbound == 0:
+		cfg.MaxUnbound = DefaultMaxUnbound
+	case cfg.MaxUnbound < 0:
+		cfg.MaxUnbound = 0
+	}
 	e := &ESMEServer{
 		cfg:   cfg,
 		log:   cfg.Logger.Named("esme"),
@@ -127,6 +145,8 @@ func NewESMEServer(cfg ESMEServerConfig) (*ESMEServer, error) {
 		Handler:         e,
 		InboundWindow:   cfg.InboundWindow,
 		ResponseTimeout: cfg.ResponseTimeout,
+		MaxConnections:  cfg.MaxConnections,
+		MaxUnbound:      cfg.MaxUnbound,
 		Logger:          e.log,
 		Hooks: smpp.Hooks{
 			BindStateChanged: e.stateChanged,
@@ -320,8 +340,11 @@ func buildMT(account string, m businessMessage) (MT, smpp.CommandStatus) {
 			mt.Data = []byte{}
 		}
 	}
-	if ref, err := m.tlvs.UserMessageReference(); err == nil {
-		mt.ClientRef = strconv.Itoa(int(ref))
+	// Has first, because the lookup of an absent TLV formats an error.
+	if m.tlvs.Has(smpp.TagUserMessageReference) {
+		if ref, err := m.tlvs.UserMessageReference(); err == nil {
+			mt.ClientRef = strconv.Itoa(int(ref))
+		}
 	}
 	return mt, smpp.StatusOK
 }

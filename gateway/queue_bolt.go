@@ -47,17 +47,16 @@ type BoltStoreOptions struct {
 	// MaxUnmatched bounds the unmatched receipts kept; more are dropped
 	// until some match or expire. Default 100000.
 	MaxUnmatched int
-	// BatchDelay is how long a write waits for concurrent writes to share
-	// its transaction and its fsync. Default 2ms.
-	BatchDelay time.Duration
 }
 
 // BoltStore is the embedded Store: one bbolt file, every change one
-// transaction fsynced on commit.
+// transaction fsynced on commit. Concurrent changes share transactions
+// through a group commit.
 type BoltStore struct {
-	db     *bolt.DB
-	opts   BoltStoreOptions
-	closed atomic.Bool
+	db      *bolt.DB
+	commits *groupCommit
+	opts    BoltStoreOptions
+	closed  atomic.Bool
 
 	mu        sync.Mutex
 	depths    map[string]int
@@ -75,9 +74,6 @@ func OpenBoltStore(path string, opts BoltStoreOptions) (*BoltStore, error) {
 	if opts.MaxUnmatched <= 0 {
 		opts.MaxUnmatched = 100000
 	}
-	if opts.BatchDelay <= 0 {
-		opts.BatchDelay = 2 * time.Millisecond
-	}
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("open gateway store %s: %w", path, err)
@@ -92,8 +88,7 @@ func OpenBoltStore(path string, opts BoltStoreOptions) (*BoltStore, error) {
 		return nil, fmt.Errorf("open gateway store %s: %w", path, err)
 	}
 
-	db.MaxBatchDelay = opts.BatchDelay
-	s := &BoltStore{db: db, opts: opts, depths: map[string]int{}}
+	s := &BoltStore{db: db, commits: &groupCommit{db: db}, opts: opts, depths: map[string]int{}}
 	if err := db.Update(initStoreSchema); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open gateway store %s: %w", path, err)
@@ -142,10 +137,10 @@ func (s *BoltStore) loadCounts(tx *bolt.Tx) error {
 }
 
 // update runs fn in a write transaction after checking ctx and the closed
-// flag. Concurrent calls share one transaction (bbolt's Batch), which
-// bbolt fsyncs when it commits, so the fsync cost is paid once per batch.
-// bbolt may run fn a second time, alone, when another fn of the batch
-// fails, so fn must reset whatever it records outside the transaction.
+// flag, and returns once the transaction is fsynced. Concurrent calls
+// share one transaction and its fsync (see groupCommit). fn runs a second
+// time, alone, when another fn of its group fails, so fn must reset
+// whatever it records outside the transaction.
 func (s *BoltStore) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if s.closed.Load() {
 		return ErrStoreClosed
@@ -153,8 +148,8 @@ func (s *BoltStore) update(ctx context.Context, fn func(tx *bolt.Tx) error) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		// The wait for the writer lock may outlast the caller's deadline.
+	err := s.commits.run(func(tx *bolt.Tx) error {
+		// The wait for the group ahead may outlast the caller's deadline.
 		if err := ctx.Err(); err != nil {
 			return err
 		}

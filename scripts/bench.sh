@@ -9,6 +9,9 @@
 #   http           HTTP API -> optgate (embedded store) -> simulator
 #   "@ N msg/s"    direct and embedded again at a fixed rate, to compare
 #                  latency at equal load
+#   SIP            sipp MESSAGE -> optgate (embedded store) -> simulator at
+#                  fixed rates, and sipp calls answered with the greeting;
+#                  skipped when sipp is not installed
 #
 # plus the consent package's decision benchmarks, the daemon's RSS idle
 # and under load, and its time from start to ready.
@@ -28,6 +31,8 @@
 #   BENCH_OUT=FILE        Markdown output, default docs/benchmarks-latest.md;
 #                         "-" prints it only
 #   BENCH_KEEP=1          keep the work directory (logs, configs, JSON reports)
+#   BENCH_SIP_RATES="500 1000 2000"  MESSAGE rates of the SIP runs, msg/s
+#   BENCH_SIP_CALL_RATES="20 40"     call rates of the SIP runs, calls/s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -91,12 +96,21 @@ note_command() {
 }
 
 # free_port prints a loopback TCP port nothing listens on and that this
-# script has not handed out yet.
+# script has not handed out yet. It picks below the kernel's ephemeral
+# range (/proc/sys/net/ipv4/ip_local_port_range), because any outgoing
+# connection on the machine may take a port in that range as its local
+# port between the pick and the daemon's bind.
 used_ports=" "
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+if ((ephemeral_low > 12000)); then
+  port_low=10000 port_span=$((ephemeral_low - 10000))
+else
+  port_low=20000 port_span=40000
+fi
 free_port() {
   local port tries
   for tries in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((port_low + RANDOM % port_span))
     [[ $used_ports == *" $port "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       used_ports+="$port "
@@ -139,12 +153,15 @@ load_flags=(-binds "$binds" -window "$window" -warmup "$warmup" -duration "$dura
   -to "$recipients" -json)
 
 # run_bench NAME PID [FLAGS...] runs one load scenario into $work/NAME.json,
-# observing the CPU time and RSS of the process PID under test.
+# observing the CPU time and RSS of the process PID under test. It notes
+# the load average at the start of the scenario.
+scenario_load=()
 run_bench() {
   local name=$1 pid=$2
   shift 2
   note_command optgate bench "$@" "${load_flags[@]}" -pid '$PID'
-  log "scenario $name"
+  scenario_load+=("$name $(loadavg)")
+  log "scenario $name (load average $(loadavg))"
   if ! "$optgate" bench "$@" "${load_flags[@]}" -pid "$pid" >"$work/$name.json" 2>"$work/$name.err"; then
     log "scenario $name failed: $(tail -n 3 "$work/$name.err")"
     skipped+=("$name: the load run failed: $(tail -n 1 "$work/$name.err")")
@@ -201,9 +218,28 @@ EOF
 
 # start_daemon NAME CONFIG starts optgate run, waits for /readyz and sets
 # daemon_pid, ready_ms (start to ready) and idle_rss (KiB, 1s after ready).
+# When another process took the SMPP or HTTP port after free_port picked
+# it, it moves the daemon to new ports and tries again, up to 3 times.
 start_daemon() {
-  local name=$1 config=$2 start code i
+  local name=$1 config=$2 attempt old new
   commands+=("OPTGATE_OPERATOR_TOKEN=\$TOKEN optgate run -config ${config//$work/\$WORK}")
+  for attempt in 1 2 3; do
+    start_daemon_once "$name" "$config" && return 0
+    grep -q 'address already in use' "$work/$name-daemon.log" || return 1
+    log "optgate run ($name): a port was taken after it was picked; retrying on new ports"
+    for old in "${smpp_port:-}" "${http_port:-}"; do
+      [[ -n $old ]] || continue
+      new=$(free_port)
+      sed -i "s/127\.0\.0\.1:$old\"/127.0.0.1:$new\"/" "$config"
+      if [[ $old == "${smpp_port:-}" ]]; then smpp_port=$new; else http_port=$new; fi
+    done
+    optgate_flags=(-target "127.0.0.1:${smpp_port:-}" -system-id demo -password demopass)
+  done
+  return 1
+}
+
+start_daemon_once() {
+  local name=$1 config=$2 start code i
   start=$(now_ms)
   OPTGATE_OPERATOR_TOKEN=$operator_token "$optgate" run -config "$config" 2>"$work/$name-daemon.log" &
   daemon_pid=$!
@@ -290,13 +326,14 @@ else
   elif ! start_daemon embedded "$work/embedded.yaml"; then
     skipped+=("optgate embedded and HTTP: optgate run did not become ready")
   else
-    run_bench embedded "$daemon_pid" "${optgate_flags[@]}" && rows+=("optgate embedded=$work/embedded.json")
+    run_bench embedded "$daemon_pid" "${optgate_flags[@]}" -also-pids "$sim_pid" &&
+      rows+=("optgate embedded=$work/embedded.json")
     if ((fixed_rate > 0)) && daemon_alive embedded; then
-      run_bench embedded-fixed "$daemon_pid" "${optgate_flags[@]}" -rate "$fixed_rate" &&
+      run_bench embedded-fixed "$daemon_pid" "${optgate_flags[@]}" -also-pids "$sim_pid" -rate "$fixed_rate" &&
         rows+=("optgate embedded @ $fixed_rate msg/s=$work/embedded-fixed.json")
     fi
     if daemon_alive embedded; then
-      run_bench http "$daemon_pid" -http "http://127.0.0.1:$http_port" -token demo-token &&
+      run_bench http "$daemon_pid" -http "http://127.0.0.1:$http_port" -token demo-token -also-pids "$sim_pid" &&
         rows+=("HTTP -> optgate embedded=$work/http.json")
     fi
     add_resources "optgate run, embedded store" "$work/embedded.json" "$work/http.json"
@@ -316,7 +353,8 @@ else
     commands+=("optgate bench -prepare-only -api http://127.0.0.1:$http_port -operator-token \$TOKEN -to $recipients")
     if "$optgate" bench -prepare-only -api "http://127.0.0.1:$http_port" -operator-token "$operator_token" \
       -to "$recipients" >&2; then
-      run_bench redis "$daemon_pid" "${optgate_flags[@]}" && rows+=("optgate redis=$work/redis.json")
+      run_bench redis "$daemon_pid" "${optgate_flags[@]}" -also-pids "$sim_pid,$redis_pid" &&
+        rows+=("optgate redis=$work/redis.json")
       add_resources "optgate run, redis store" "$work/redis.json"
     else
       skipped+=("optgate redis: importing the opted-in numbers through the HTTP API failed")
@@ -326,6 +364,127 @@ else
     skipped+=("optgate redis: optgate run did not become ready")
   fi
   stop_pid "$redis_pid"
+fi
+
+# SIP: texts from a PBX (sipp) -> optgate -> simulator at a fixed rate, and
+# calls answered with the greeting. A sipp "call" is one MESSAGE and its
+# 202, or one call to the toll-free number held for 1 s; optgate's 503 (too
+# many MESSAGE requests at once) and 486 (too many calls at once) fail it.
+sip_rows=()
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+clk_tck=$(getconf CLK_TCK)
+
+# free_udp_port prints a loopback UDP port that nothing was bound to a
+# moment ago.
+free_udp_port() {
+  python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# write_sip_config FILE writes the daemon configuration of the SIP runs:
+# the demo account with a trunk allowed from 127.0.0.1, the embedded
+# store, the simulator as carrier with a window of 100 per bind (the SIP
+# front end takes up to 512 MESSAGE requests at once), SMPP off.
+write_sip_config() {
+  cat >"$1" <<CONF
+listeners:
+  smpp: {enabled: false}
+  http: {addr: "127.0.0.1:$http_port", pprof: true}
+  sip: {udp_addr: "127.0.0.1:$sip_port", tcp_addr: ""}
+  simulator: {enabled: false}
+store: {type: embedded, embedded: {path: "$work/sip.db"}}
+logging: {level: info, format: json}
+accounts:
+  - id: demo
+    business_name: Demo Coffee Co.
+    toll_free:
+      - number: "+18005550100"
+        greeting: builtin:demo
+        voicemail: {enabled: true}
+    sip_trunks:
+      - {name: bench, allowed_cidrs: ["127.0.0.1/32"]}
+    delivery: {type: sip, sip_uri: "sip:pbx@127.0.0.1:9"}
+carriers:
+  - name: sim
+    address: "127.0.0.1:$sim_port"
+    system_id: optgate
+    password: simpass
+    binds: $binds
+    window: 100
+    routes: ["+"]
+CONF
+  "$optgate" config check "$1" >/dev/null
+}
+
+# run_sipp NAME LABEL RATE CALLS SCENARIO [SIPP_FLAGS...] makes CALLS sipp
+# calls at RATE a second against the daemon and adds a row to sip_rows:
+# successful calls a second over the whole run, failed calls, the
+# response time percentiles of sipp's rtd timer, and the CPU time per
+# successful call of optgate and of the simulator. A run in which no call
+# succeeds gets a row of zeros and a line under "Not measured".
+run_sipp() {
+  local name=$1 label=$2 rate=$3 calls=$4 scenario=$5
+  shift 5
+  local args start end d0 d1 s0 s1 ok failed rtt
+  args=("127.0.0.1:$sip_port" -sf "$PWD/test/sip/$scenario" -t u1 -i 127.0.0.1
+    -p "$(free_udp_port)" -mp "$(free_udp_port)" -r "$rate" -l $((rate * 5)) -m "$calls"
+    -timeout $((calls / rate + 60))s -nostdin -trace_rtt -rtt_freq 1 "$@")
+  note_command sipp "${args[@]/#"$PWD"\//}"
+  log "scenario $name ($rate a second, $calls calls, load average $(loadavg))"
+  d0=$(cpu_ticks "$daemon_pid") s0=$(cpu_ticks "$sim_pid") start=$(now_ms)
+  (cd "$work" && sipp "${args[@]}" >"$work/$name.sipp" 2>&1) || true
+  end=$(now_ms) d1=$(cpu_ticks "$daemon_pid") s1=$(cpu_ticks "$sim_pid")
+  ok=$(awk -F'|' '/Successful call/ {v = $3} END {gsub(/ /, "", v); print v + 0}' "$work/$name.sipp")
+  failed=$(awk -F'|' '/Failed call/ {v = $3} END {gsub(/ /, "", v); print v + 0}' "$work/$name.sipp")
+  if ((ok == 0)); then
+    # A run with no successful call still gets its row, so one failed rate
+    # neither hides the others nor stops the script under set -e.
+    sip_rows+=("| $label | $rate | 0 | $failed | - | - | - |")
+    skipped+=("$name: no sipp call succeeded: $(grep -m1 -i 'error\|unexpected' "$work/$name.sipp" || tail -n 1 "$work/$name.sipp")")
+    rm -f "$work/${scenario%.xml}"_*_rtt.csv
+    return 0
+  fi
+  # sipp writes SCENARIO_PID_rtt.csv: date_ms;response_time_ms;rtd_no.
+  rtt=$(cat "$work/${scenario%.xml}"_*_rtt.csv 2>/dev/null | awk -F';' '$2 ~ /^[0-9.]+$/ {print $2}' |
+    sort -n | awk '{v[NR] = $1} END {
+      if (!NR) { print "-"; exit }
+      i = int(NR * 0.99); if (i < 1) i = 1
+      printf "%.1f / %.1f / %.1f", v[int((NR + 1) / 2)], v[i], v[NR] }')
+  rm -f "$work/${scenario%.xml}"_*_rtt.csv
+  sip_rows+=("$(awk -v l="$label" -v r="$rate" -v ok="$ok" -v f="$failed" -v ms=$((end - start)) -v rtt="$rtt" \
+    -v d=$((d1 - d0)) -v s=$((s1 - s0)) -v hz="$clk_tck" 'BEGIN {
+      printf "| %s | %d | %.0f | %d | %s | %.0f | %.0f |", l, r, ok / (ms / 1000), f, rtt,
+        d / hz * 1e6 / ok, s / hz * 1e6 / ok }')")
+}
+
+if ! command -v sipp >/dev/null; then
+  skipped+=("SIP: sipp not found on PATH; install it with apt-get install sipp")
+elif ! command -v python3 >/dev/null; then
+  skipped+=("SIP: python3 (used to pick free UDP ports) not found on PATH")
+else
+  http_port=$(free_port)
+  sip_port=$(free_udp_port)
+  secs=${duration%s}
+  [[ $secs =~ ^[0-9]+$ ]] || secs=20
+  write_sip_config "$work/sip.yaml"
+  (echo SEQUENTIAL && seq -f '+1201555%04g' 0 9999) >"$work/recipients.csv"
+  note_command optgate bench -prepare-only -store "$work/sip.db" -to "$recipients"
+  if ! "$optgate" bench -prepare-only -store "$work/sip.db" -to "$recipients" >&2; then
+    skipped+=("SIP: importing the opted-in numbers into the store file failed")
+  elif ! start_daemon sip "$work/sip.yaml"; then
+    skipped+=("SIP: optgate run did not become ready")
+  else
+    for rate in ${BENCH_SIP_RATES:-500 1000 2000}; do
+      daemon_alive sip || break
+      run_sipp "sip-message-$rate" "MESSAGE -> optgate -> simulator" "$rate" $((rate * secs)) message_load.xml \
+        -inf "$work/recipients.csv" -key from +18005550100
+    done
+    for rate in ${BENCH_SIP_CALL_RATES:-20 40}; do
+      daemon_alive sip || break
+      run_sipp "sip-call-$rate" "call answered with the greeting, held 1 s" "$rate" $((rate * secs)) \
+        call_load.xml -key from +12015550101 -key to +18005550100
+    done
+    daemon_alive sip && stop_pid "$daemon_pid"
+  fi
 fi
 
 # The consent package's decision benchmarks. BenchmarkRedisDecisions
@@ -374,8 +533,15 @@ report=$(
   echo "POST /v1/messages. Ratios compare acknowledged messages a second with the direct run."
   echo "CPU µs/msg is the CPU time of the process under test (the simulator in direct runs,"
   echo "optgate in the others) per acknowledged message, from /proc/PID/stat: other work on"
-  echo "the machine slows the rates far more than it changes this figure."
+  echo "the machine slows the rates far more than it changes this figure. All CPU µs/msg adds"
+  echo "the load tool and every process the message passes through (the simulator, and"
+  echo "redis-server in the Redis run). When the cores are busy, throughput is about the"
+  echo "cores' CPU time a second divided by that figure."
   echo
+  if ((${#scenario_load[@]})); then
+    echo "Load average (1 minute) at the start of each scenario: $(printf '%s, ' "${scenario_load[@]}" | sed 's/, $//')."
+    echo
+  fi
   if ((${#rows[@]})); then
     "$optgate" bench table -baseline direct "${rows[@]}"
   else
@@ -392,6 +558,19 @@ report=$(
     echo "| daemon | start to ready | RSS idle | RSS peak, SMPP load | RSS peak, HTTP load |"
     echo "|---|---:|---:|---:|---:|"
     printf '%s\n' "${resources[@]}"
+  fi
+  if ((${#sip_rows[@]})); then
+    echo
+    echo "## SIP"
+    echo
+    echo "sipp sends at a fixed rate for the scenario's duration; each MESSAGE expects 202 and"
+    echo "each call 200 OK. Successful/s divides sipp's successful calls by the wall time of"
+    echo "the run. Response ms are the p50 / p99 / max of sipp's rtd timer: MESSAGE to 202, or"
+    echo "INVITE to 200 OK. CPU µs are per successful MESSAGE or call, from /proc/PID/stat."
+    echo
+    echo "| scenario | offered /s | successful /s | failed | response ms p50 / p99 / max | optgate CPU µs | simulator CPU µs |"
+    echo "|---|---:|---:|---:|---|---:|---:|"
+    printf '%s\n' "${sip_rows[@]}"
   fi
   if [[ -n $consent_table ]]; then
     echo

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -105,6 +106,17 @@ func newBenchFlags(stderr io.Writer) (*flag.FlagSet, *benchFlags) {
 	fs.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	fs.IntVar(&c.ObservePID, "pid", 0,
 		"report the CPU time and RSS during the run of this `process id`, such as optgate's (Linux only)")
+	fs.Func("also-pids", "report the CPU time of these `process ids` too, comma-separated, such as the "+
+		"simulator's behind optgate, and add it to the CPU time per message of the whole chain", func(s string) error {
+		for field := range strings.SplitSeq(s, ",") {
+			pid, err := strconv.Atoi(strings.TrimSpace(field))
+			if err != nil || pid <= 0 {
+				return fmt.Errorf("invalid process id %q", field)
+			}
+			c.AlsoObservePIDs = append(c.AlsoObservePIDs, pid)
+		}
+		return nil
+	})
 
 	// The prepare step.
 	fs.BoolVar(&f.prepare, "prepare", false, "import the opted-in recipients before the run")

@@ -105,6 +105,8 @@ func TestBenchFlagErrors(t *testing.T) {
 		{[]string{"-window", "10001"}, "-window 10001"},
 		{[]string{"-rate", "-5"}, "-rate -5"},
 		{[]string{"-pid", "-1"}, "-pid -1"},
+		{[]string{"-also-pids", "12,x"}, `invalid process id "x"`},
+		{[]string{"-also-pids", "0"}, `invalid process id "0"`},
 		{[]string{"-prepare"}, "needs -operator-token"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
 		{[]string{"-nosuchflag"}, "flag provided but not defined"},

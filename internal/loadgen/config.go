@@ -100,6 +100,11 @@ type Config struct {
 	// the optgate daemon, whose CPU time and RSS during the measured run
 	// the report includes. It needs Linux's /proc. Default: 0, none.
 	ObservePID int
+	// AlsoObservePIDs are more processes the report includes in the same
+	// way, such as the simulator and redis-server behind optgate, so that
+	// the CPU time of every process a message passes through can be
+	// added up. Default: none.
+	AlsoObservePIDs []int
 }
 
 // httpMode reports whether the run uses the HTTP API.
@@ -186,8 +191,10 @@ func (c *Config) validate() error {
 	if c.OptedInPercent < 0 || c.OptedInPercent > 100 {
 		errs = append(errs, fmt.Errorf("opted-in share %d%% is not between 0 and 100", c.OptedInPercent))
 	}
-	if c.ObservePID < 0 {
-		errs = append(errs, fmt.Errorf("process id %d is negative", c.ObservePID))
+	for _, pid := range append([]int{c.ObservePID}, c.AlsoObservePIDs...) {
+		if pid < 0 {
+			errs = append(errs, fmt.Errorf("process id %d is negative", pid))
+		}
 	}
 	if c.ResponseTimeout < 0 || c.ReceiptWait < 0 {
 		errs = append(errs, errors.New("response timeout and receipt wait must not be negative"))

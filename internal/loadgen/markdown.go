@@ -14,8 +14,10 @@ type NamedReport struct {
 
 // WriteMarkdownTable writes a Markdown table with one row per report:
 // acknowledged messages a second, their ratio to the report named
-// baseline, the latency percentiles, the failed messages and the observed
-// process's CPU time per message ("-" without one). The ratio column is
+// baseline, the latency percentiles, the failed messages, the observed
+// process's CPU time per message, and the CPU time per message of the load
+// tool and every observed process together ("-" without an observed
+// process). The ratio column is
 // left out when baseline is empty, and shows "n/a" when no report has
 // that name or its rate is 0.
 func WriteMarkdownTable(w io.Writer, reports []NamedReport, baseline string) error {
@@ -32,8 +34,8 @@ func WriteMarkdownTable(w io.Writer, reports []NamedReport, baseline string) err
 		fmt.Fprintf(&b, " vs %s |", escapeCell(baseline))
 		sep += "---:|"
 	}
-	b.WriteString(" p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | acked | failed | CPU µs/msg |\n")
-	b.WriteString(sep + "---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString(" p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | acked | failed | CPU µs/msg | all CPU µs/msg |\n")
+	b.WriteString(sep + "---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, nr := range reports {
 		r := nr.Report
 		fmt.Fprintf(&b, "| %s | %d x %d | %.0f |", escapeCell(nr.Name), r.Binds, r.Window, r.AckedPerSecond)
@@ -45,13 +47,13 @@ func WriteMarkdownTable(w io.Writer, reports []NamedReport, baseline string) err
 			}
 		}
 		l := r.Latency
-		cpu := "-"
-		if r.Process != nil {
-			cpu = fmt.Sprintf("%.0f", r.Process.CPUPerMessage)
+		cpu, all := "-", "-"
+		if total, ok := r.CPUPerMessage(); ok {
+			cpu, all = fmt.Sprintf("%.0f", r.Process.CPUPerMessage), fmt.Sprintf("%.0f", total)
 		}
-		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %d | %s | %s |\n",
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %d | %s | %s | %s |\n",
 			cellMillis(l.P50), cellMillis(l.P90), cellMillis(l.P99), cellMillis(l.P999), cellMillis(l.Max),
-			r.Acked, failedCell(r), cpu)
+			r.Acked, failedCell(r), cpu, all)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

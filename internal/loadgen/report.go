@@ -54,6 +54,25 @@ type Report struct {
 	Latency LatencySummary `json:"latency"`
 	// Process holds the CPU time and RSS of Config.ObservePID, or nil.
 	Process *ProcessStats `json:"process,omitempty"`
+	// Also holds the same for Config.AlsoObservePIDs, in their order.
+	Also []ProcessStats `json:"also_processes,omitempty"`
+	// LoadToolCPUPerMessage is the CPU time of the load tool's own process
+	// during the measured run, in microseconds per acknowledged message.
+	LoadToolCPUPerMessage float64 `json:"load_tool_cpu_us_per_msg"`
+}
+
+// CPUPerMessage returns the CPU time per acknowledged message, in
+// microseconds, of the load tool and every observed process, and false
+// when no process was observed.
+func (r *Report) CPUPerMessage() (float64, bool) {
+	if r.Process == nil {
+		return 0, false
+	}
+	sum := r.Process.CPUPerMessage + r.LoadToolCPUPerMessage
+	for _, p := range r.Also {
+		sum += p.CPUPerMessage
+	}
+	return sum, true
 }
 
 // ErrorCount is the number of messages that failed for one reason.
@@ -148,6 +167,14 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "process    pid %d: CPU %.2fs (%.0fµs per message), RSS %.1f MiB at start, peak %.1f MiB\n",
 			p.PID, p.CPUSeconds, p.CPUPerMessage, float64(p.StartRSS)/1024, float64(p.PeakRSS)/1024)
 	}
+	for _, p := range r.Also {
+		fmt.Fprintf(&b, "also       pid %d: CPU %.2fs (%.0fµs per message)\n", p.PID, p.CPUSeconds, p.CPUPerMessage)
+	}
+	fmt.Fprintf(&b, "load tool  CPU %.0fµs per message", r.LoadToolCPUPerMessage)
+	if total, ok := r.CPUPerMessage(); ok {
+		fmt.Fprintf(&b, "; with the observed processes %.0fµs", total)
+	}
+	b.WriteByte('\n')
 	if len(r.Errors) == 0 {
 		b.WriteString("errors     none\n")
 	}

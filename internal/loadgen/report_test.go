@@ -52,6 +52,8 @@ func TestReportWriteText(t *testing.T) {
 	out := b.String()
 	rep := sampleReport(995, 99.5)
 	rep.Process = &ProcessStats{PID: 42, CPUSeconds: 2, CPUPerMessage: 2010, StartRSS: 2048, PeakRSS: 4096}
+	rep.Also = []ProcessStats{{PID: 43, CPUSeconds: 0.5, CPUPerMessage: 502}}
+	rep.LoadToolCPUPerMessage = 100
 	b.Reset()
 	if err := rep.WriteText(&b); err != nil {
 		t.Fatal(err)
@@ -59,6 +61,8 @@ func TestReportWriteText(t *testing.T) {
 	out = b.String()
 	for _, want := range []string{
 		"process    pid 42: CPU 2.00s (2010µs per message), RSS 2.0 MiB at start, peak 4.0 MiB",
+		"also       pid 43: CPU 0.50s (502µs per message)",
+		"load tool  CPU 100µs per message; with the observed processes 2612µs",
 		"target     smpp 127.0.0.1:2775 (system_id demo), 2 binds x window 10, as fast as the window allows",
 		"90% of messages to opted-in recipients",
 		"messages   submitted 1000 (99.5/s), acked 995 (99.5/s), failed 5",
@@ -98,6 +102,8 @@ func TestWriteMarkdownTable(t *testing.T) {
 	direct.Failed, direct.Errors = 0, nil
 	embedded := sampleReport(2500, 250)
 	embedded.Process = &ProcessStats{PID: 42, CPUSeconds: 1.5, CPUPerMessage: 600}
+	embedded.Also = []ProcessStats{{PID: 43, CPUPerMessage: 250}, {PID: 44, CPUPerMessage: 100}}
+	embedded.LoadToolCPUPerMessage = 50
 	reports := []NamedReport{
 		{Name: "direct", Report: direct},
 		{Name: "optgate | embedded", Report: embedded},
@@ -116,11 +122,11 @@ func TestWriteMarkdownTable(t *testing.T) {
 	if strings.Count(lines[1], "|") != strings.Count(lines[0], "|") {
 		t.Errorf("separator %q does not match the header's columns", lines[1])
 	}
-	if !strings.HasPrefix(lines[2], "| direct | 2 x 10 | 500 | 1.00 | 50.") || !strings.HasSuffix(lines[2], "| 5000 | 0 | - |") {
+	if !strings.HasPrefix(lines[2], "| direct | 2 x 10 | 500 | 1.00 | 50.") || !strings.HasSuffix(lines[2], "| 5000 | 0 | - | - |") {
 		t.Errorf("baseline row %q", lines[2])
 	}
 	if !strings.HasPrefix(lines[3], `| optgate \| embedded | 2 x 10 | 250 | 0.50 |`) ||
-		!strings.HasSuffix(lines[3], "| 2500 | 5 (no_consent, ...) | 600 |") {
+		!strings.HasSuffix(lines[3], "| 2500 | 5 (no_consent, ...) | 600 | 1000 |") {
 		t.Errorf("second row %q", lines[3])
 	}
 

@@ -56,9 +56,12 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.ObservePID > 0 {
-		if _, err := processCPU(cfg.ObservePID); err != nil {
-			return nil, fmt.Errorf("observe process %d: %w", cfg.ObservePID, err)
+	for _, pid := range append([]int{cfg.ObservePID}, cfg.AlsoObservePIDs...) {
+		if pid <= 0 {
+			continue
+		}
+		if _, err := processCPU(pid); err != nil {
+			return nil, fmt.Errorf("observe process %d: %w", pid, err)
 		}
 	}
 
@@ -81,17 +84,24 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// NOTE: receipts of warm-up messages that arrive during the measured
 	// run are counted in it.
 	receiptsBefore := s.receipts()
-	var watch *processWatch
-	if cfg.ObservePID > 0 {
-		if watch, err = watchProcess(cfg.ObservePID); err != nil {
-			_ = closeSender(ctx, s, cfg.ResponseTimeout)
-			return nil, err
-		}
+	watches, err := watchProcesses(cfg)
+	if err != nil {
+		_ = closeSender(ctx, s, cfg.ResponseTimeout)
+		return nil, err
 	}
+	startCPU := selfCPU()
 	r := &runner{cfg: cfg, sender: s, picker: picker}
 	rep := r.run(ctx)
-	if watch != nil {
-		rep.Process = watch.finish(rep.Acked)
+	if rep.Acked > 0 {
+		rep.LoadToolCPUPerMessage = (selfCPU() - startCPU).Seconds() * 1e6 / float64(rep.Acked)
+	}
+	for i, w := range watches {
+		st := w.finish(rep.Acked)
+		if i == 0 && cfg.ObservePID > 0 {
+			rep.Process = st
+		} else {
+			rep.Also = append(rep.Also, *st)
+		}
 	}
 	if cfg.Receipts && !cfg.httpMode() {
 		waitReceipts(ctx, s, receiptsBefore+rep.Acked, cfg.ReceiptWait)
@@ -103,6 +113,26 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// watchProcesses starts watching Config.ObservePID, when set, and then
+// AlsoObservePIDs.
+func watchProcesses(cfg Config) ([]*processWatch, error) {
+	var watches []*processWatch
+	for _, pid := range append([]int{cfg.ObservePID}, cfg.AlsoObservePIDs...) {
+		if pid <= 0 {
+			continue
+		}
+		w, err := watchProcess(pid)
+		if err != nil {
+			for _, started := range watches {
+				started.finish(0)
+			}
+			return nil, err
+		}
+		watches = append(watches, w)
+	}
+	return watches, nil
 }
 
 // closeSender closes the sender's connections, waiting up to timeout even

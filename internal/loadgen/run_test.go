@@ -283,6 +283,53 @@ func TestRunObservesProcess(t *testing.T) {
 	if p.CPUSeconds <= 0 || p.CPUPerMessage <= 0 {
 		t.Errorf("CPU %vs (%vµs per message) for 2000 messages, want more than 0", p.CPUSeconds, p.CPUPerMessage)
 	}
+	if rep.LoadToolCPUPerMessage <= 0 {
+		t.Errorf("load tool CPU %vµs per message, want more than 0", rep.LoadToolCPUPerMessage)
+	}
+}
+
+// TestRunObservesMoreProcesses observes a sleeping child process besides
+// the test process; its CPU time is counted apart and in the total.
+func TestRunObservesMoreProcesses(t *testing.T) {
+	sim := startSim(t)
+	child := exec.Command("sleep", "30")
+	if err := child.Start(); err != nil {
+		t.Skipf("no sleep command to observe: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+	})
+	cfg := simConfig(sim)
+	cfg.Messages = 500
+	cfg.ObservePID = os.Getpid()
+	cfg.AlsoObservePIDs = []int{child.Process.Pid}
+	rep := run(t, cfg)
+	if len(rep.Also) != 1 || rep.Also[0].PID != child.Process.Pid {
+		t.Fatalf("also observed %+v, want pid %d", rep.Also, child.Process.Pid)
+	}
+	if rep.Also[0].PeakRSS <= 0 {
+		t.Errorf("peak RSS of the child %d KiB, want more than 0", rep.Also[0].PeakRSS)
+	}
+	total, ok := rep.CPUPerMessage()
+	want := rep.Process.CPUPerMessage + rep.Also[0].CPUPerMessage + rep.LoadToolCPUPerMessage
+	if !ok || total != want {
+		t.Errorf("CPUPerMessage() = %v, %v; want %v, true", total, ok, want)
+	}
+}
+
+func TestRunAlsoObservedProcessMissing(t *testing.T) {
+	sim := startSim(t)
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skipf("no true command to get an ended process: %v", err)
+	}
+	cfg := simConfig(sim)
+	cfg.AlsoObservePIDs = []int{cmd.Process.Pid}
+	_, err := Run(context.Background(), cfg)
+	if err == nil || !strings.Contains(err.Error(), "observe process") {
+		t.Errorf("error %v, want one about the observed process", err)
+	}
 }
 
 func TestRunObservedProcessMissing(t *testing.T) {
