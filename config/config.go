@@ -102,6 +102,14 @@ type SIPListener struct {
 	TLSAddr string `yaml:"tls_addr"`
 	// TLS is the certificate for the TLS transport. Default: off.
 	TLS TLS `yaml:"tls"`
+	// VoicemailMaxAge is the age past which voicemails are deleted,
+	// checked at start and then hourly. 0s keeps them regardless of age.
+	// Default: 2160h (90 days).
+	VoicemailMaxAge time.Duration `yaml:"voicemail_max_age"`
+	// VoicemailMaxCount is the maximum number of voicemails kept per
+	// account. Storing a new one deletes the oldest beyond it, and 0 sets
+	// no limit. Default: 1000.
+	VoicemailMaxCount int `yaml:"voicemail_max_count"`
 }
 
 // Simulator is the built-in SMSC simulator. A carrier bound to its address
@@ -196,6 +204,52 @@ type RedisStore struct {
 	// WriteTimeout limits how long a command may take to send.
 	// Default: 3s.
 	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// WaitReplicas is how many replicas must confirm each consent change
+	// (the Redis WAIT command) before optgate acknowledges it, so that an
+	// acknowledged STOP survives a failover. A change not confirmed within
+	// WaitTimeout counts as failed: the MO gets a temporary error and the
+	// carrier sends it again. Without a replica online no change can be
+	// made. 0 means the default and -1 turns waiting off. Default: 1 with
+	// the sentinel topology, off otherwise.
+	WaitReplicas int `yaml:"wait_replicas"`
+	// WaitTimeout bounds each wait for replicas. It must be shorter than
+	// ReadTimeout and than 2s, the consent store's time limit for one
+	// change. Default: 1s.
+	WaitTimeout time.Duration `yaml:"wait_timeout"`
+	// Consumer names this instance in the consumer groups of the gateway's
+	// delivery queues, which are Redis streams that several instances
+	// share. Each instance that shares the Redis needs its own name, kept
+	// across restarts, so that a restarted instance delivers the items it
+	// had read before it stopped without waiting for QueueLease. Set it
+	// where the host name changes on every start, as in most containers.
+	// Default: empty, which means the host name and the port of the
+	// business SMPP listener (or of the HTTP listener when SMPP is off),
+	// such as "gw1:2775".
+	Consumer string `yaml:"consumer"`
+	// QueueLease is how long an instance keeps the exclusive right to
+	// deliver one account's queue after its last read or delivery.
+	// Another instance takes the queue over, with the items the first one
+	// read but did not deliver, when the lease runs out, so it bounds how
+	// long the items of a crashed instance wait. It must exceed the
+	// longest delivery to a business, or an item may be delivered twice.
+	// Default: 1m.
+	QueueLease time.Duration `yaml:"queue_lease"`
+	// QueuePoll is how often an idle instance checks the delivery queues
+	// for items that other instances added. Default: 250ms.
+	QueuePoll time.Duration `yaml:"queue_poll"`
+}
+
+// ReplicaAcks returns how many replicas must confirm each consent change
+// under this configuration, with the default applied: 1 for the sentinel
+// topology, 0 (no waiting) otherwise and when WaitReplicas is -1.
+func (r RedisStore) ReplicaAcks() int {
+	switch {
+	case r.WaitReplicas > 0:
+		return r.WaitReplicas
+	case r.WaitReplicas == 0 && r.URL == "" && r.Topology == TopologySentinel:
+		return 1
+	}
+	return 0
 }
 
 // RedisSentinel locates a Redis master through Redis Sentinel.

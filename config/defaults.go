@@ -22,10 +22,12 @@ func newDefaults() *Config {
 	c.Listeners.SMPP = SMPPListener{Enabled: true, Addr: DefaultSMPPAddr}
 	c.Listeners.HTTP = HTTPListener{Enabled: true, Addr: DefaultHTTPAddr}
 	c.Listeners.SIP = SIPListener{
-		Enabled: true,
-		UDPAddr: DefaultSIPAddr,
-		TCPAddr: DefaultSIPAddr,
-		TLSAddr: DefaultSIPTLSAddr,
+		Enabled:           true,
+		UDPAddr:           DefaultSIPAddr,
+		TCPAddr:           DefaultSIPAddr,
+		TLSAddr:           DefaultSIPTLSAddr,
+		VoicemailMaxAge:   90 * 24 * time.Hour,
+		VoicemailMaxCount: 1000,
 	}
 	c.Listeners.Simulator = Simulator{
 		Addr:         DefaultSimulatorAddr,
@@ -43,6 +45,9 @@ func newDefaults() *Config {
 			DialTimeout:  5 * time.Second,
 			ReadTimeout:  3 * time.Second,
 			WriteTimeout: 3 * time.Second,
+			WaitTimeout:  time.Second,
+			QueueLease:   time.Minute,
+			QueuePoll:    250 * time.Millisecond,
 		},
 	}
 	c.Logging = Logging{Level: "info", Format: LogFormatAuto, MaskNumbers: true}

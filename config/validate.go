@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // validator collects the problems of one configuration. Paths are field
@@ -119,6 +120,12 @@ func (v *validator) sipListener(s *SIPListener, useTCP func(path, addr string)) 
 			useTCP("listeners.sip.tls_addr", s.TLSAddr)
 		}
 	}
+	if s.VoicemailMaxAge < 0 {
+		v.errorf("listeners.sip.voicemail_max_age", "must not be negative; use 0s to keep voicemails regardless of age")
+	}
+	if s.VoicemailMaxCount < 0 {
+		v.errorf("listeners.sip.voicemail_max_count", "must not be negative; use 0 for no limit")
+	}
 }
 
 func (v *validator) store(s *Store) {
@@ -171,7 +178,28 @@ func (v *validator) redis(r *RedisStore) {
 	v.positive(p+".dial_timeout", r.DialTimeout)
 	v.positive(p+".read_timeout", r.ReadTimeout)
 	v.positive(p+".write_timeout", r.WriteTimeout)
+	if r.WaitReplicas < -1 {
+		v.errorf(p+".wait_replicas", "must be -1 (off), 0 (default) or a number of replicas")
+	}
+	v.positive(p+".wait_timeout", r.WaitTimeout)
+	if r.ReplicaAcks() > 0 && r.WaitTimeout >= r.ReadTimeout {
+		v.errorf(p+".wait_timeout", "must be shorter than store.redis.read_timeout (%v)", r.ReadTimeout)
+	}
+	if r.ReplicaAcks() > 0 && r.WaitTimeout >= maxRedisWaitTimeout {
+		v.errorf(p+".wait_timeout", "must be shorter than %v, the consent store's time limit for one change",
+			maxRedisWaitTimeout)
+	}
+	v.positive(p+".queue_lease", r.QueueLease)
+	v.positive(p+".queue_poll", r.QueuePoll)
+	if strings.ContainsFunc(r.Consumer, unicode.IsSpace) {
+		v.errorf(p+".consumer", "contains white space; use a name such as gw1")
+	}
 }
+
+// maxRedisWaitTimeout is the consent Redis store's default time limit for
+// one call (consent.DefaultRedisTimeout), which includes the wait for
+// replicas.
+const maxRedisWaitTimeout = 2 * time.Second
 
 // redisURL checks the URL without ever quoting it, because it may contain
 // a password.

@@ -471,13 +471,21 @@ func (s *RedisStore) cacheBuckets(account, value string) (uint32, error) {
 }
 
 // wrap adds context to an error from Redis. It returns nil for a nil
-// error, and ErrClosed when the store was closed during the call.
+// error, and ErrClosed when the store was closed during the call. On a
+// Cluster it also has go-redis reload the slot map, because after a
+// replica took over, go-redis v9.23.0 may keep sending a dead master's
+// slots to it until ClusterStateReloadInterval (default 60 s) has passed.
 func (s *RedisStore) wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, redis.ErrClosed) || s.closed.Load() {
 		return ErrClosed
+	}
+	if cluster, ok := s.client.(*redis.ClusterClient); ok {
+		// ReloadState starts the reload in the background and does not
+		// use the context.
+		cluster.ReloadState(context.Background())
 	}
 	return fmt.Errorf(format+": %w", append(args, err)...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -99,6 +100,15 @@ func (s *RedisStore) apply(ctx context.Context, ev Event) (Applied, error) {
 			return Applied{}, fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		case class == redisConflict:
 			current = newer
+			if attempt < conflictsBeforeBackoff {
+				continue
+			}
+			// Writers that keep colliding on one record take turns after
+			// a random pause. Without it, writers that wait for replicas
+			// hold the record longer and one of them can lose every round.
+			if ctxErr := sleepCtx(ctx, conflictBackoff(attempt)); ctxErr != nil {
+				return Applied{}, fmt.Errorf("%w while waiting to retry after: %w", ctxErr, err)
+			}
 			continue
 		}
 		if ctxErr := sleepCtx(ctx, busyBackoff(attempt)); ctxErr != nil {
@@ -148,7 +158,7 @@ func (s *RedisStore) compareAndSet(ctx context.Context, pair redisPair, current 
 	}
 
 	keys := []string{pair.records, pair.audit}
-	res, err := applyScript.Run(ctx, s.client, keys, pair.field, current, rec, entry, a.Entry.Seq-1).Result()
+	res, err := s.runApply(ctx, keys, pair.field, current, rec, entry, a.Entry.Seq-1)
 	if err != nil {
 		return Applied{}, "", err
 	}
@@ -226,6 +236,17 @@ func classifyRedisError(err error) redisErrorClass {
 // 10 ms doubling to at most 320 ms.
 func busyBackoff(attempt int) time.Duration {
 	return 10 * time.Millisecond << min(attempt-1, 5)
+}
+
+// conflictsBeforeBackoff is how many conflicts in a row Apply retries at
+// once before it pauses between attempts.
+const conflictsBeforeBackoff = 4
+
+// conflictBackoff is a random pause before retry attempt n+1 after a
+// conflict: up to 1 ms for the fourth conflict, doubling to at most 16 ms.
+func conflictBackoff(attempt int) time.Duration {
+	ceiling := time.Millisecond << min(attempt-conflictsBeforeBackoff, 4)
+	return rand.N(ceiling) + 1
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {

@@ -55,7 +55,8 @@ type RedisOptions struct {
 	// Sentinel (MasterName set) or a Cluster (several Addrs), as go-redis
 	// documents for UniversalOptions. It takes precedence over URL. The
 	// store always sets ContextTimeoutEnabled on its copy, so context
-	// deadlines bound every command.
+	// deadlines bound every command. With Sentinel it also rejects every
+	// new connection that reaches a replica (see ErrReplicaConnection).
 	Universal *redis.UniversalOptions
 	// KeyPrefix starts every key the store writes, so several deployments
 	// can share one Redis. It must not contain '{' or '}', which would move
@@ -81,6 +82,21 @@ type RedisOptions struct {
 	// another writer changed the same record first, or after the server
 	// refused the write for a moment (loading, failing over). Default: 32.
 	MaxConflicts int
+	// WaitReplicas is how many replicas must confirm each change, with the
+	// Redis WAIT command sent on the connection of the write, before Apply
+	// returns it. Redis replicates asynchronously, so without waiting a
+	// change acknowledged just before the master fails can be missing on
+	// the replica that Sentinel promotes. When fewer replicas confirm it
+	// within WaitTimeout, Apply returns an error wrapping
+	// ErrNotReplicated. The change is then in effect on the master but
+	// may be lost with it, so callers treat it as not made. While the
+	// master has fewer replicas online, every Apply fails this way.
+	// Default: 0, which means no waiting.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT when WaitReplicas is set. Keep it below
+	// Timeout and below the client's read timeout, which also bound the
+	// wait. Default: 1s.
+	WaitTimeout time.Duration
 	// Logger receives warnings about server settings found at open, and a
 	// note for each account whose recorded bucket count differs from the
 	// options. Default: no logging.
@@ -93,6 +109,7 @@ const (
 	DefaultRedisExpectedRecords = 1_000_000
 	DefaultRedisTimeout         = 2 * time.Second
 	DefaultRedisMaxConflicts    = 32
+	DefaultRedisWaitTimeout     = time.Second
 )
 
 // withDefaults returns a copy of o with zero values replaced by defaults,
@@ -127,6 +144,18 @@ func (o RedisOptions) withDefaults() (RedisOptions, error) {
 	if o.MaxConflicts < 0 {
 		return o, fmt.Errorf("redis store: max conflicts %d is negative", o.MaxConflicts)
 	}
+	if o.WaitReplicas < 0 {
+		return o, fmt.Errorf("redis store: wait replicas %d is negative", o.WaitReplicas)
+	}
+	if o.WaitTimeout == 0 {
+		o.WaitTimeout = DefaultRedisWaitTimeout
+	}
+	if o.WaitTimeout < 0 {
+		return o, fmt.Errorf("redis store: wait timeout %v is negative", o.WaitTimeout)
+	}
+	if o.WaitReplicas > 0 && o.Timeout > 0 && o.WaitTimeout >= o.Timeout {
+		return o, fmt.Errorf("redis store: wait timeout %v must be shorter than the timeout %v", o.WaitTimeout, o.Timeout)
+	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -147,6 +176,9 @@ func (o RedisOptions) newClient() (redis.UniversalClient, error) {
 	if o.Universal != nil {
 		u := *o.Universal
 		u.ContextTimeoutEnabled = true
+		if u.MasterName != "" {
+			u.OnConnect = rejectReplica(u.OnConnect)
+		}
 		return redis.NewUniversalClient(&u), nil
 	}
 	opt, err := redis.ParseURL(o.URL)

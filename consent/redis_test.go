@@ -398,12 +398,16 @@ func TestRedisInvalidKeysRejected(t *testing.T) {
 
 func TestOpenRedisRejectsOptions(t *testing.T) {
 	for name, opts := range map[string]consent.RedisOptions{
-		"no address":            {},
-		"brace in prefix":       {URL: "redis://127.0.0.1:1/0", KeyPrefix: "og:{x}:"},
-		"negative expected":     {URL: "redis://127.0.0.1:1/0", ExpectedRecords: -1},
-		"zero account expected": {URL: "redis://127.0.0.1:1/0", AccountExpectedRecords: map[string]int{"a": 0}},
-		"negative conflicts":    {URL: "redis://127.0.0.1:1/0", MaxConflicts: -2},
-		"bad URL scheme":        {URL: "http://127.0.0.1:1/0"},
+		"no address":             {},
+		"brace in prefix":        {URL: "redis://127.0.0.1:1/0", KeyPrefix: "og:{x}:"},
+		"negative expected":      {URL: "redis://127.0.0.1:1/0", ExpectedRecords: -1},
+		"zero account expected":  {URL: "redis://127.0.0.1:1/0", AccountExpectedRecords: map[string]int{"a": 0}},
+		"negative conflicts":     {URL: "redis://127.0.0.1:1/0", MaxConflicts: -2},
+		"bad URL scheme":         {URL: "http://127.0.0.1:1/0"},
+		"negative wait replicas": {URL: "redis://127.0.0.1:1/0", WaitReplicas: -1},
+		"negative wait timeout":  {URL: "redis://127.0.0.1:1/0", WaitReplicas: 1, WaitTimeout: -time.Second},
+		"wait beyond timeout": {URL: "redis://127.0.0.1:1/0", WaitReplicas: 1,
+			WaitTimeout: 2 * time.Second, Timeout: time.Second},
 	} {
 		if s, err := consent.OpenRedis(context.Background(), opts); err == nil {
 			_ = s.Close()

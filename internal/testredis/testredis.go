@@ -1,7 +1,10 @@
-// Package testredis starts a real redis-server for tests that need one.
+// Package testredis starts real redis-server processes for tests: a single
+// server (Start), a Redis Cluster of masters (StartCluster) and a Sentinel
+// group of one master, one replica and three sentinels (StartSentinel).
 //
-// Each server listens on a free loopback port, keeps nothing on disk and is
-// stopped when the test ends. Tests that need Redis fail, rather than skip,
+// Each server listens on a free loopback port, keeps nothing on disk
+// unless the test's directives turn persistence on, and is killed when the
+// test ends. Tests that need Redis fail, rather than skip,
 // when redis-server is missing, so a machine without it cannot pass by
 // accident. Install it with `apt-get install redis-server` (Debian) or run
 // .ci/run, which does.
@@ -14,8 +17,11 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -24,7 +30,13 @@ import (
 type Server struct {
 	// Addr is the host:port the server listens on, always on 127.0.0.1.
 	Addr string
-	cmd  *exec.Cmd
+	t    testing.TB
+	path string
+	args []string
+	dir  string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd // nil while the server is stopped
 }
 
 // URL returns the redis:// URL of the server, for code that takes a URL.
@@ -37,11 +49,6 @@ func (s *Server) URL() string {
 // responds to PING, and registers its shutdown with t.Cleanup.
 func Start(t testing.TB, directives ...string) *Server {
 	t.Helper()
-	path, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server not found in PATH: install it with `apt-get install redis-server` or run .ci/run")
-	}
-
 	port, err := FreePort()
 	if err != nil {
 		t.Fatalf("pick a free port for redis-server: %v", err)
@@ -55,6 +62,13 @@ func Start(t testing.TB, directives ...string) *Server {
 		"--appendonly", "no",
 		"--protected-mode", "yes",
 	}
+	args = append(args, directiveArgs(directives)...)
+	return launch(t, port, dir, args)
+}
+
+// directiveArgs turns "name value" directives into command-line arguments.
+func directiveArgs(directives []string) []string {
+	var args []string
 	for _, d := range directives {
 		name, value, _ := strings.Cut(d, " ")
 		args = append(args, "--"+name)
@@ -62,38 +76,108 @@ func Start(t testing.TB, directives ...string) *Server {
 			args = append(args, strings.Fields(value)...)
 		}
 	}
+	return args
+}
 
-	cmd := exec.Command(path, args...)
-	logFile, err := os.Create(dir + "/redis.log")
+// launch starts redis-server with args, logging to dir/redis.log, and
+// waits until it responds to PING on port.
+func launch(t testing.TB, port int, dir string, args []string) *Server {
+	t.Helper()
+	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Fatalf("create redis log: %v", err)
+		t.Fatalf("redis-server not found in PATH: install it with `apt-get install redis-server` or run .ci/run")
 	}
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
+	s := &Server{
+		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		t:    t,
+		path: path,
+		args: args,
+		dir:  dir,
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), cmd: cmd}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = logFile.Close()
-	})
-
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := waitForPing(ctx, s.Addr); err != nil {
-		log, _ := os.ReadFile(dir + "/redis.log")
-		t.Fatalf("redis-server on %s did not respond to PING: %v\nserver log:\n%s", s.Addr, err, log)
+	t.Cleanup(s.Stop)
+	if err := s.run(); err != nil {
+		t.Fatal(err)
 	}
 	return s
 }
 
+// run starts the process with the server's arguments and extra, and
+// waits until it responds to PING.
+func (s *Server) run(extra ...string) error {
+	logFile, err := os.OpenFile(s.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("create redis log: %w", err)
+	}
+	cmd := exec.Command(s.path, append(slices.Clone(s.args), extra...)...)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	// The child keeps its own copy of the descriptor.
+	_ = logFile.Close()
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := waitForPing(ctx, s.Addr); err != nil {
+		log, _ := os.ReadFile(s.LogPath())
+		return fmt.Errorf("redis-server on %s did not respond to PING: %v\nserver log:\n%s", s.Addr, err, log)
+	}
+	return nil
+}
+
+// LogPath returns the file that receives the server's log.
+func (s *Server) LogPath() string {
+	return filepath.Join(s.dir, "redis.log")
+}
+
 // Stop kills the server at once, as a crash would. Tests use it to check
-// how callers behave when Redis disappears.
+// how callers behave when Redis disappears. Stopping a stopped server does
+// nothing.
 func (s *Server) Stop() {
-	_ = s.cmd.Process.Kill()
-	_ = s.cmd.Wait()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+}
+
+// Running reports whether the server's process runs: it was started and
+// not stopped since.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// Restart stops the server if it runs and starts it again with the same
+// port, directory and directives, plus the extra directives for this run
+// only, as a supervisor restarts a crashed server. A server started with
+// --save "" and no append-only file comes back empty. Call it from the
+// test's goroutine: it fails the test when the server does not come back.
+func (s *Server) Restart(extra ...string) {
+	s.t.Helper()
+	s.Stop()
+	if err := s.run(directiveArgs(extra)...); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+// RestartReplicaOf restarts the server as a replica of master, as an
+// operator brings a failed Sentinel master back into the group. Sentinel
+// would turn a restarted old master into a replica by itself, but only
+// after observing it for several seconds.
+func (s *Server) RestartReplicaOf(master *Server) {
+	s.t.Helper()
+	s.Restart("replicaof " + strings.Replace(master.Addr, ":", " ", 1))
 }
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
