@@ -37,6 +37,8 @@ type CoreConfig struct {
 	KeepUnmatched time.Duration
 	// MessageTTL is MTConfig.MessageTTL.
 	MessageTTL time.Duration
+	// OnBlock is MTConfig.OnBlock. Default nil: blocks are only counted.
+	OnBlock func(Block)
 }
 
 // Core is the wired routing core: the services, the dispatcher that
@@ -75,7 +77,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	c.MT, err = NewMTService(MTConfig{
 		Registry: cfg.Registry, Router: cfg.Router, Links: cfg.Links, Engine: cfg.Engine, Store: cfg.Store,
 		Receipts: c.Receipts, Notify: notify, Metrics: cfg.Metrics, Logger: cfg.Logger.Named("mt"),
-		MaskNumbers: cfg.MaskNumbers, MessageTTL: cfg.MessageTTL,
+		MaskNumbers: cfg.MaskNumbers, MessageTTL: cfg.MessageTTL, OnBlock: cfg.OnBlock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("core: %w", err)

@@ -34,7 +34,8 @@ type DaemonOptions struct {
 	// GatewayStorePath is the gateway's bbolt file: the id map, the
 	// delivery queues and partial MO texts. Default: gateway.db in the
 	// directory of store.embedded.path, which is ./data/gateway.db with
-	// the default configuration.
+	// the default configuration. It is not used when store.type is redis,
+	// which keeps that state in Redis.
 	GatewayStorePath string
 	// Prometheus is the registry that gets every collector and is served on
 	// /metrics. Default: a new registry with the Go and process collectors.
@@ -54,6 +55,10 @@ type DaemonOptions struct {
 	// Now is the clock of the consent rules and the routing core. Default
 	// time.Now.
 	Now func() time.Time
+	// SIP builds the SIP front end when listeners.sip.enabled is set. Start
+	// calls it once the stores are open. Default nil: the daemon serves no
+	// SIP and warns when listeners.sip.enabled is set.
+	SIP func(deps SIPDeps) (SIPFrontEnd, error)
 }
 
 // Daemon is a whole optgate: the consent and gateway stores, the routing
@@ -73,7 +78,11 @@ type Daemon struct {
 	carriers *CarrierSet
 	esme     *ESMEServer
 	sim      *smscsim.Simulator // nil unless listeners.simulator.enabled
-	gen      atomic.Pointer[generation]
+	sip      SIPFrontEnd        // nil unless listeners.sip.enabled and DaemonOptions.SIP
+	// blocks keeps the newest blocks for GET /v1/blocks/recent, across
+	// reloads.
+	blocks *BlockLog
+	gen    atomic.Pointer[generation]
 	// bindChanged wakes the readiness watcher when a carrier bind changes.
 	bindChanged chan struct{}
 	// failed receives the error of a listener that stopped by itself.
@@ -89,7 +98,9 @@ type Daemon struct {
 	wg        sync.WaitGroup // serve goroutines and the readiness watcher
 
 	consentStore consent.Store
-	store        *BoltStore
+	// store is the gateway store: a *BoltStore, or a *RedisStore when
+	// store.type is redis. Its Depths feeds the queue depth gauge.
+	store        Store
 	smppListener net.Listener
 	httpListener net.Listener
 	httpServer   *http.Server
@@ -144,6 +155,7 @@ func NewDaemon(cfg *config.Config, logger *zap.Logger, opts DaemonOptions) (*Dae
 		bindChanged: make(chan struct{}, 1),
 		failed:      make(chan error, 4),
 		stopping:    make(chan struct{}),
+		blocks:      NewBlockLog(0),
 	}
 	if d.prom == nil {
 		d.prom = prometheus.NewRegistry()
@@ -284,7 +296,14 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.openStores(ctx, cfg); err != nil {
 		return err
 	}
-	first, err := d.buildGeneration(cfg, g.registry)
+	if err := d.newSIP(cfg); err != nil {
+		return err
+	}
+	registry, err := d.registryWithUploads(cfg, g.registry)
+	if err != nil {
+		return err
+	}
+	first, err := d.buildGeneration(cfg, registry)
 	if err != nil {
 		return err
 	}
@@ -311,6 +330,9 @@ func (d *Daemon) start(ctx context.Context) error {
 	if err := d.startHTTP(cfg); err != nil {
 		return err
 	}
+	if err := d.startSIP(ctx); err != nil {
+		return err
+	}
 	d.wg.Go(d.watchReady)
 	d.logListeners(cfg)
 	return nil
@@ -322,13 +344,19 @@ func (d *Daemon) openStores(ctx context.Context, cfg *config.Config) error {
 		return fmt.Errorf("daemon: %w", err)
 	}
 	d.consentStore = cs
-	path := gatewayStorePath(cfg, d.opts.GatewayStorePath)
-	if d.store, err = OpenBoltStore(path, BoltStoreOptions{}); err != nil {
+	gs, where, err := openGatewayStore(ctx, cfg, gatewayStorePath(cfg, d.opts.GatewayStorePath), d.log)
+	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
+	}
+	d.store = gs
+	if _, shared := gs.(SharedQueue); shared && d.opts.Dispatch.Poll <= 0 {
+		// Other instances add items to the shared queues without notifying
+		// this one, so idle workers look again at this interval.
+		d.opts.Dispatch.Poll = cfg.Store.Redis.QueuePoll
 	}
 	d.log.Info("stores open",
 		zap.String("consent_store", cfg.Store.Type),
-		zap.String("gateway_store", path))
+		zap.String("gateway_store", where))
 	return nil
 }
 
@@ -347,7 +375,7 @@ func (d *Daemon) buildGeneration(cfg *config.Config, registry *Registry) (*gener
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
-	targets, err := AccountTargets(registry, d.esme, nil)
+	targets, err := AccountTargets(registry, d.esme, d.sipTargets())
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
@@ -362,6 +390,7 @@ func (d *Daemon) buildGeneration(cfg *config.Config, registry *Registry) (*gener
 		Logger:      d.root,
 		MaskNumbers: cfg.Logging.MaskNumbers,
 		Dispatch:    d.opts.Dispatch,
+		OnBlock:     d.blocks.Record,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
@@ -413,8 +442,12 @@ func (d *Daemon) startHTTP(cfg *config.Config) error {
 		return nil
 	}
 	g := d.gen.Load()
+	traffic := NewTrafficRates(d.prom)
 	api, err := NewHTTPAPI(HTTPAPIConfig{
-		Services:    HTTPServices{Registry: g.registry, MT: g.core.MT, Engine: g.engine, Router: d.router},
+		Services: HTTPServices{Registry: g.registry, MT: g.core.MT, Engine: g.engine, Router: d.router,
+			Calls: d.sipCalls()},
+		SIP:         d.sipHandler(),
+		Console:     d.consoleSources(traffic),
 		Operator:    OperatorToken(d.opts.OperatorToken),
 		Ready:       d.Ready,
 		Reload:      d.Reload,
@@ -422,11 +455,15 @@ func (d *Daemon) startHTTP(cfg *config.Config) error {
 		Pprof:       l.Pprof,
 		Logger:      d.root.Named("http"),
 		MaskNumbers: cfg.Logging.MaskNumbers,
+		// Failed API authentications are slowed as failed binds are.
+		FailedAuthDelay:    d.esme.cfg.FailedBindDelay,
+		MaxFailedAuthDelay: d.esme.cfg.MaxFailedBindDelay,
 	})
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
 	}
 	d.api = api
+	d.wg.Go(func() { traffic.Run(d.runCtx) })
 
 	ln, err := net.Listen("tcp", l.Addr)
 	if err != nil {
@@ -442,6 +479,13 @@ func (d *Daemon) startHTTP(cfg *config.Config) error {
 		d.served("http", d.httpServer.Serve(ln))
 	})
 	return nil
+}
+
+// consoleSources returns what the console's operator endpoints read.
+func (d *Daemon) consoleSources(traffic *TrafficRates) ConsoleSources {
+	return ConsoleSources{
+		Carriers: d.carriers, ESME: d.esme, Traffic: traffic, Blocks: d.blocks, Now: d.opts.Now,
+	}
 }
 
 // served reports the end of a listener's serve loop. An end before Stop
@@ -479,11 +523,11 @@ func (d *Daemon) logListeners(cfg *config.Config) {
 	if a := d.SimulatorAddr(); a != nil {
 		fields = append(fields, zap.Stringer("simulator_addr", a))
 	}
+	fields = append(fields, d.sipListenFields()...)
 	fields = append(fields, zap.Int("accounts", len(cfg.Accounts)), zap.Int("carriers", len(cfg.Carriers)))
 	d.log.Info("listening", fields...)
-	if cfg.Listeners.SIP.Enabled {
-		// TODO: the SIP front end is not wired into the daemon yet.
-		d.log.Warn("listeners.sip is enabled but this build serves no SIP yet")
+	if cfg.Listeners.SIP.Enabled && d.sip == nil {
+		d.log.Warn("listeners.sip is enabled but the daemon was built without a SIP front end")
 	}
 }
 

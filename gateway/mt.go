@@ -121,6 +121,11 @@ type MTConfig struct {
 	SegmentTimeout time.Duration
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
+	// OnBlock, when set, gets every text and opt-in request that is
+	// blocked, with the recipient as given or in E.164 form. It runs on the
+	// sender's goroutine, so it must return quickly. BlockLog.Record fits.
+	// Default nil: blocks are only counted in Metrics.
+	OnBlock func(Block)
 }
 
 // MTService sends business texts and opt-in requests through the consent
@@ -183,11 +188,13 @@ func (s *MTService) Submit(ctx context.Context, mt MT) (Result, error) {
 	to, err := consent.NormalizeNumber(mt.To, uint8(mt.ToTON), uint8(mt.ToNPI), s.cfg.DefaultRegion)
 	if err != nil {
 		s.cfg.Metrics.message(dirMT, outcomeBlocked, CodeInvalidNumber)
+		s.reportBlock(mt.Account, mt.To, dirMT, CodeInvalidNumber)
 		return Result{}, newError(CodeInvalidNumber, fmt.Errorf("recipient: %w", err))
 	}
 	from, err := consent.NormalizeNumber(mt.From, uint8(mt.FromTON), uint8(mt.FromNPI), s.cfg.DefaultRegion)
 	if err != nil {
 		s.cfg.Metrics.message(dirMT, outcomeBlocked, CodeSenderNotTollFree)
+		s.reportBlock(mt.Account, to, dirMT, CodeSenderNotTollFree)
 		return Result{}, newError(CodeSenderNotTollFree, fmt.Errorf("sender: %w", err))
 	}
 	body, err := contentOf(mt)
@@ -229,6 +236,7 @@ func (s *MTService) Submit(ctx context.Context, mt MT) (Result, error) {
 func (s *MTService) blocked(ctx context.Context, mt MT, from, to string, reason consent.Reason) (Result, error) {
 	code := CodeForReason(reason)
 	s.cfg.Metrics.message(dirMT, outcomeBlocked, code)
+	s.reportBlock(mt.Account, to, dirMT, code)
 	if ce := s.log.Check(zap.DebugLevel, "mt blocked"); ce != nil {
 		ce.Write(zap.String("account", mt.Account), zap.String("to", s.mask(to)), zap.String("reason", string(code)))
 	}
@@ -264,6 +272,13 @@ func (s *MTService) blocked(ctx context.Context, mt MT, from, to string, reason 
 			zap.Error(err))
 	}
 	return Result{MessageID: id, Blocked: code}, nil
+}
+
+// reportBlock passes a block to the OnBlock hook, when one is set.
+func (s *MTService) reportBlock(account, to, direction string, code Code) {
+	if s.cfg.OnBlock != nil {
+		s.cfg.OnBlock(Block{Time: s.cfg.Now(), Account: account, Number: to, Direction: direction, Reason: code})
+	}
 }
 
 // blockErr returns the err field of a REJECTD receipt for a block: the
@@ -313,6 +328,13 @@ func (s *MTService) RequestOptIn(ctx context.Context, req OptInRequest) (OptInRe
 	if err != nil {
 		code := requestCode(err)
 		s.cfg.Metrics.message(dirRequest, outcomeBlocked, code)
+		if s.cfg.OnBlock != nil {
+			to, nerr := consent.NormalizeNumber(req.To, 0, 0, s.cfg.DefaultRegion)
+			if nerr != nil {
+				to = req.To
+			}
+			s.reportBlock(req.Account, to, dirRequest, code)
+		}
 		return OptInResult{}, newError(code, err)
 	}
 	res, err := s.send(ctx, sendRequest{

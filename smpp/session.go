@@ -34,10 +34,10 @@ type sessionConfig struct {
 // enquire_link and unbind, sends enquire_link at an interval and closes the connection
 // when the peer stops answering.
 //
-// Goroutines: the read loop, the enquire_link loop, one per incoming
-// request being handled and one while an unbind from the peer drains. All
-// are counted in wg, except a read loop that the server runs on the
-// connection's own goroutine.
+// Goroutines: the read loop, the enquire_link loop, up to the inbound
+// window of handler goroutines and one while an unbind from the peer
+// drains. All are counted in wg, except a read loop that the server runs
+// on the connection's own goroutine.
 type session struct {
 	cfg  sessionConfig
 	conn net.Conn
@@ -46,6 +46,14 @@ type session struct {
 
 	writeMu sync.Mutex
 	fw      *FrameWriter
+	// writeDeadline is the write deadline last set on conn, under writeMu.
+	writeDeadline time.Time
+
+	// work hands admitted requests to idle handler goroutines. workers
+	// counts the handler goroutines started, under mu; they stay until the
+	// session closes and never outnumber the inbound window.
+	work    chan PDU
+	workers int
 
 	seq Sequencer
 	out *window // outgoing requests waiting for a response
@@ -103,6 +111,7 @@ func newSession(ctx context.Context, conn net.Conn, cfg sessionConfig, logger *z
 		fw:      NewFrameWriter(conn),
 		out:     newWindow(cfg.window),
 		in:      newWindow(cfg.inboundWindow),
+		work:    make(chan PDU),
 		pending: make(map[uint32]*call),
 		opened:  time.Now(),
 		done:    make(chan struct{}),
@@ -358,9 +367,7 @@ func (s *session) writeAfter(p PDU, before func()) error {
 	if before != nil {
 		before()
 	}
-	if s.cfg.writeTimeout > 0 {
-		_ = s.conn.SetWriteDeadline(time.Now().Add(s.cfg.writeTimeout))
-	}
+	s.extendWriteDeadline()
 	err := s.fw.WritePDU(p)
 	s.writeMu.Unlock()
 
@@ -383,6 +390,25 @@ func (s *session) writeAfter(p PDU, before func()) error {
 		f(s.getSystemID(), h)
 	}
 	return nil
+}
+
+// extendWriteDeadline makes sure the next write has at least writeTimeout
+// to complete. Setting a deadline takes a runtime timer lock, so instead
+// of a new deadline before every write it moves the deadline to 1.25
+// times writeTimeout ahead only once less than writeTimeout is left. Each
+// write therefore gets between writeTimeout and 1.25 times writeTimeout,
+// and a busy session sets the deadline about once every quarter of
+// writeTimeout. The caller holds writeMu.
+func (s *session) extendWriteDeadline() {
+	if s.cfg.writeTimeout <= 0 {
+		return
+	}
+	now := time.Now()
+	if s.writeDeadline.Sub(now) >= s.cfg.writeTimeout {
+		return
+	}
+	s.writeDeadline = now.Add(s.cfg.writeTimeout + s.cfg.writeTimeout/4)
+	_ = s.conn.SetWriteDeadline(s.writeDeadline)
 }
 
 // respond writes a response. A failure is logged: the session closes
@@ -618,10 +644,17 @@ func (s *session) reject(req PDU, status CommandStatus) {
 	s.respond(NewResponse(req, status))
 }
 
-// dispatch runs the handler for req on its own goroutine when the inbound
-// window has a free slot. A peer that sends more requests than the window
-// holds gets ESME_RTHROTTLED for the excess, so the read loop never blocks
-// on a handler.
+// dispatch hands req to a handler goroutine when the inbound window has a
+// free slot. A peer that sends more requests than the window holds gets
+// ESME_RTHROTTLED for the excess, so the read loop never waits for a
+// handler to finish its work.
+//
+// Handler goroutines are reused: a goroutine started for one request keeps
+// its grown stack for the next ones, where a new goroutine per request
+// would grow its stack from the minimum each time. A new goroutine starts
+// only when none is idle and fewer than the window are running. Otherwise
+// a slot is free, so one goroutine has released it and is about to take
+// the next request, and the read loop waits for it.
 func (s *session) dispatch(req PDU) {
 	s.mu.Lock()
 	if s.state == SessionUnbinding || s.state == SessionClosed {
@@ -636,9 +669,41 @@ func (s *session) dispatch(req PDU) {
 		s.reject(req, StatusThrottled)
 		return
 	}
-	s.wg.Add(1)
+	select {
+	case s.work <- req:
+		s.mu.Unlock()
+		return
+	default:
+	}
+	if s.workers < s.in.size() {
+		s.workers++
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.handlerLoop(req)
+		return
+	}
 	s.mu.Unlock()
-	go s.runHandler(req)
+	select {
+	case s.work <- req:
+	case <-s.done:
+		// The session closed while the request waited, so nothing
+		// can answer it.
+		s.in.release()
+	}
+}
+
+// handlerLoop handles req, then each request dispatch hands it, until the
+// session closes.
+func (s *session) handlerLoop(req PDU) {
+	defer s.wg.Done()
+	for {
+		s.runHandler(req)
+		select {
+		case req = <-s.work:
+		case <-s.done:
+			return
+		}
+	}
 }
 
 // runHandler runs the handler for req and sends its response. The window
@@ -647,7 +712,6 @@ func (s *session) dispatch(req PDU) {
 // finds the slot free. An unbind that drains the window is written only
 // after the response.
 func (s *session) runHandler(req PDU) {
-	defer s.wg.Done()
 	resp := s.callHandler(req)
 	want, hasResponse := req.CommandID().ResponseID()
 	if !hasResponse {
