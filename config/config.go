@@ -13,6 +13,9 @@ type Config struct {
 	Store Store `yaml:"store"`
 	// Logging sets the level and format of the daemon's log.
 	Logging Logging `yaml:"logging"`
+	// Receipts sets how long the records of sent messages are kept for
+	// their delivery receipts and status lookups.
+	Receipts Receipts `yaml:"receipts"`
 	// Accounts are the businesses that send texts through optgate.
 	// Default: none.
 	Accounts []Account `yaml:"accounts"`

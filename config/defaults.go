@@ -51,6 +51,7 @@ func newDefaults() *Config {
 		},
 	}
 	c.Logging = Logging{Level: "info", Format: LogFormatAuto, MaskNumbers: true}
+	c.Receipts = Receipts{IDMapTTL: DefaultIDMapTTL, KeepAfterFinal: DefaultKeepAfterFinal}
 	return c
 }
 

@@ -36,6 +36,7 @@ func validate(c *Config) (warnings, errs []*FieldError) {
 	v.listeners(&c.Listeners)
 	v.store(&c.Store)
 	v.logging(&c.Logging)
+	v.receipts(&c.Receipts)
 	v.wordList("keywords.opt_out", c.Keywords.OptOut)
 	v.wordList("keywords.revocation_phrases", c.Keywords.RevocationPhrases)
 	v.accounts(c.Accounts)

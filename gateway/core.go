@@ -37,6 +37,9 @@ type CoreConfig struct {
 	KeepUnmatched time.Duration
 	// MessageTTL is MTConfig.MessageTTL.
 	MessageTTL time.Duration
+	// KeepAfterFinal is MTConfig.KeepAfterFinal and
+	// ReceiptConfig.KeepAfterFinal.
+	KeepAfterFinal time.Duration
 	// OnBlock is MTConfig.OnBlock. Default nil: blocks are only counted.
 	OnBlock func(Block)
 }
@@ -69,6 +72,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	c.Receipts, err = NewReceiptService(ReceiptConfig{
 		Router: cfg.Router, Store: cfg.Store, Notify: notify, Metrics: cfg.Metrics,
 		Logger: cfg.Logger.Named("receipts"), KeepUnmatched: cfg.KeepUnmatched,
+		KeepAfterFinal: cfg.KeepAfterFinal,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("core: %w", err)
@@ -77,7 +81,8 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	c.MT, err = NewMTService(MTConfig{
 		Registry: cfg.Registry, Router: cfg.Router, Links: cfg.Links, Engine: cfg.Engine, Store: cfg.Store,
 		Receipts: c.Receipts, Notify: notify, Metrics: cfg.Metrics, Logger: cfg.Logger.Named("mt"),
-		MaskNumbers: cfg.MaskNumbers, MessageTTL: cfg.MessageTTL, OnBlock: cfg.OnBlock,
+		MaskNumbers: cfg.MaskNumbers, MessageTTL: cfg.MessageTTL, KeepAfterFinal: cfg.KeepAfterFinal,
+		OnBlock: cfg.OnBlock,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("core: %w", err)

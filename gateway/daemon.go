@@ -391,6 +391,9 @@ func (d *Daemon) buildGeneration(cfg *config.Config, registry *Registry) (*gener
 		MaskNumbers: cfg.Logging.MaskNumbers,
 		Dispatch:    d.opts.Dispatch,
 		OnBlock:     d.blocks.Record,
+
+		MessageTTL:     cfg.Receipts.IDMapTTL,
+		KeepAfterFinal: cfg.Receipts.KeepAfterFinal,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)

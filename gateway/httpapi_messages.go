@@ -81,7 +81,7 @@ func (a *HTTPAPI) getMessage(w http.ResponseWriter, r *http.Request, c caller) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		a.writeError(w, r, apiErrorFor(codeMessageNotFound, fmt.Sprintf(
-			"account %s sent no message %s in the time optgate keeps message states (7 days by default)",
+			"account %s sent no message %s in the time optgate keeps message states (receipts.keep_after_final after the final state, at most receipts.id_map_ttl)",
 			c.account, id)))
 		return
 	case err != nil:

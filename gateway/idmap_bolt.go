@@ -75,7 +75,13 @@ func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match Rec
 		if err := putItems(tx, items); err != nil {
 			return err
 		}
-		return putRecord(tx, r)
+		var oldExpires time.Time
+		if v := tx.Bucket(bucketMessages).Get([]byte(r.ID)); v != nil {
+			if old, err := decodeRecord(v); err == nil {
+				oldExpires = old.Expires
+			}
+		}
+		return putRecord(tx, r, oldExpires)
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("put message %s: %w", rec.ID, err)
@@ -87,15 +93,25 @@ func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match Rec
 	return items, receipts, nil
 }
 
-func putRecord(tx *bolt.Tx, r MessageRecord) error {
-	v, err := json.Marshal(r)
+// putRecord writes r and its expiry key. It deletes the expiry key of
+// oldExpires, the expiry of the value r replaces, when that differs, so
+// that each record has one expiry key. A zero oldExpires means no value
+// was replaced.
+func putRecord(tx *bolt.Tx, r MessageRecord, oldExpires time.Time) error {
+	v, err := encodeRecord(nil, &r)
 	if err != nil {
 		return err
 	}
 	if err := tx.Bucket(bucketMessages).Put([]byte(r.ID), v); err != nil {
 		return err
 	}
-	return tx.Bucket(bucketExpiry).Put(expiryKey(r.Expires, r.ID), nil)
+	expiry := tx.Bucket(bucketExpiry)
+	if !oldExpires.IsZero() && !oldExpires.Equal(r.Expires) {
+		if err := expiry.Delete(expiryKey(oldExpires, r.ID)); err != nil {
+			return err
+		}
+	}
+	return expiry.Put(expiryKey(r.Expires, r.ID), nil)
 }
 
 // takeUnmatched removes and returns the unmatched entry reachable from a
@@ -145,7 +161,9 @@ func (s *BoltStore) Message(ctx context.Context, id string) (MessageRecord, erro
 		if v == nil {
 			return ErrNotFound
 		}
-		return json.Unmarshal(v, &rec)
+		var err error
+		rec, err = decodeRecord(v)
+		return err
 	})
 	if err != nil {
 		return MessageRecord{}, fmt.Errorf("read message %s: %w", id, err)
@@ -168,7 +186,8 @@ func (s *BoltStore) ApplyReceipt(ctx context.Context, keys []string, r CarrierRe
 		if ok {
 			v := tx.Bucket(bucketMessages).Get([]byte(id))
 			if v != nil {
-				if err := json.Unmarshal(v, &rec); err != nil {
+				var err error
+				if rec, err = decodeRecord(v); err != nil {
 					return fmt.Errorf("message %s: %w", id, err)
 				}
 				ok = segment < len(rec.Segments)
@@ -182,11 +201,12 @@ func (s *BoltStore) ApplyReceipt(ctx context.Context, keys []string, r CarrierRe
 			return err
 		}
 		found = true
+		oldExpires := rec.Expires
 		items = fn(&rec, segment, r)
 		if err := putItems(tx, items); err != nil {
 			return err
 		}
-		return putRecord(tx, rec)
+		return putRecord(tx, rec, oldExpires)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("apply receipt %s from %s: %w", r.ID, r.Carrier, err)
@@ -265,8 +285,8 @@ func sweepMessages(tx *bolt.Tx, now time.Time) (int, error) {
 	for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) <= 0; k, _ = c.First() {
 		id := k[8:]
 		if v := messages.Get(id); v != nil {
-			var rec MessageRecord
-			decoded := json.Unmarshal(v, &rec) == nil
+			rec, err := decodeRecord(v)
+			decoded := err == nil
 			if decoded && rec.Expires.After(now) {
 				// A later write moved the expiry, so this key is stale.
 				if err := c.Delete(); err != nil {

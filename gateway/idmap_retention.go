@@ -23,15 +23,15 @@ const (
 // Settled reports whether the record's state can no longer change, so
 // that it only serves duplicate receipts and the status lookup until it
 // is deleted. That is the case when every accepted segment has a final
-// receipt, when the message was blocked and never sent, and when the
-// business requested no final receipt (registered_delivery bits 1-0 are
-// 00, SMPP 3.4 section 5.2.17), because optgate passes those bits to the
-// carrier, which then sends none.
+// receipt, and when the message was blocked and never sent. It is also
+// the case when the business requested no final receipt
+// (registered_delivery bits 1-0 are 00, SMPP 3.4 section 5.2.17),
+// because optgate passes those bits to the carrier, which then sends none.
 //
 // A final state reported by the receipt policy alone does not settle a
-// message of several segments: the receipts of its other segments are
-// still due, and without the record they would be kept as unmatched and
-// then logged as lost. A business that requests receipts for failures
+// message of several segments, because the receipts of its other
+// segments are still due. Without the record they would be kept as
+// unmatched and then logged as lost. A business that requests receipts for failures
 // only gets none for delivered segments, so such records stay until
 // their TTL.
 func (r *MessageRecord) Settled() bool {

@@ -112,9 +112,13 @@ type MTConfig struct {
 	MaskNumbers bool
 	// DefaultRegion reads national numbers from businesses. Default "US".
 	DefaultRegion string
-	// MessageTTL is how long an id mapping is kept for receipts.
-	// Default 7 days, beyond the longest validity period carriers apply.
+	// MessageTTL is how long an id mapping waits for its final receipts.
+	// Default DefaultMessageTTL.
 	MessageTTL time.Duration
+	// KeepAfterFinal is how long the record of a message that is settled
+	// when sent (blocked, or with no final receipt requested) is kept for
+	// the status lookup. Default DefaultKeepAfterFinal.
+	KeepAfterFinal time.Duration
 	// SegmentTimeout bounds each later segment's submit, which runs on
 	// even when the caller gives up, so a message is not cut short because
 	// a client disconnected. Default 30s.
@@ -149,7 +153,10 @@ func NewMTService(cfg MTConfig) (*MTService, error) {
 		cfg.DefaultRegion = "US"
 	}
 	if cfg.MessageTTL <= 0 {
-		cfg.MessageTTL = 7 * 24 * time.Hour
+		cfg.MessageTTL = DefaultMessageTTL
+	}
+	if cfg.KeepAfterFinal <= 0 {
+		cfg.KeepAfterFinal = DefaultKeepAfterFinal
 	}
 	if cfg.SegmentTimeout <= 0 {
 		cfg.SegmentTimeout = 30 * time.Second
@@ -265,6 +272,7 @@ func (s *MTService) blocked(ctx context.Context, mt MT, from, to string, reason 
 		ID: id, Account: acct.ID, From: from, To: to, RegisteredDelivery: mt.RegisteredDelivery,
 		ClientRef: mt.ClientRef, Blocked: code, Submitted: now, Expires: now.Add(s.cfg.MessageTTL),
 	}
+	shortenSettled(&rec, now, s.cfg.KeepAfterFinal)
 	if _, _, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, nil); err != nil {
 		s.log.Warn("record of a blocked message not written; its status lookup will find nothing",
 			zap.String("message_id", id),
@@ -435,6 +443,7 @@ func (s *MTService) send(ctx context.Context, req sendRequest) (Result, error) {
 	if a, ok := s.cfg.Registry.Settings(req.account); ok {
 		rec.Policy = a.ReceiptPolicy
 	}
+	shortenSettled(&rec, rec.Submitted, s.cfg.KeepAfterFinal)
 	failure := s.submitAll(ctx, link, carrier, pdus, &rec)
 	if failure != nil && len(rec.Segments) == 0 {
 		s.cfg.Metrics.message(req.direction, outcomeFailed, failure.Code)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +26,7 @@ const DefaultStorePath = "./data/gateway.db"
 // Buckets of the gateway file.
 var (
 	bucketMeta      = []byte("meta")
-	bucketMessages  = []byte("messages")   // optgate id → MessageRecord JSON
+	bucketMessages  = []byte("messages")   // optgate id → encoded MessageRecord
 	bucketExpiry    = []byte("expiry")     // expires (8 octets) + id → empty
 	bucketCarrierID = []byte("carrier_id") // carrier NUL key → id NUL segment index
 	bucketUnmatched = []byte("unmatched")  // carrier NUL key → unmatchedEntry JSON
@@ -272,25 +273,45 @@ func (s *BoltStore) Peek(ctx context.Context, queue string, n int) ([]Item, erro
 }
 
 // Ack implements Queue. Acknowledging an item that is gone is not an
-// error, so a repeated Ack after a crash is harmless.
-func (s *BoltStore) Ack(ctx context.Context, queue string, seq uint64) error {
-	removed := false
+// error, so a repeated Ack after a crash is harmless. All seqs are deleted
+// in one transaction and so share one fsync.
+func (s *BoltStore) Ack(ctx context.Context, queue string, seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
+	removed := 0
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		removed = false
+		removed = 0
 		b := tx.Bucket(bucketQueues).Bucket([]byte(queue))
-		if b == nil || b.Get(seqKey(seq)) == nil {
+		if b == nil {
 			return nil
 		}
-		removed = true
-		return b.Delete(seqKey(seq))
+		for _, seq := range seqs {
+			if b.Get(seqKey(seq)) == nil {
+				continue
+			}
+			if err := b.Delete(seqKey(seq)); err != nil {
+				return err
+			}
+			removed++
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("ack item %d of queue %s: %w", seq, queue, err)
+		return fmt.Errorf("ack %s of queue %s: %w", describeSeqs(seqs), queue, err)
 	}
-	if removed {
-		s.addDepths([]Item{{Queue: queue}}, -1)
+	if removed > 0 {
+		s.addDepths(slices.Repeat([]Item{{Queue: queue}}, removed), -1)
 	}
 	return nil
+}
+
+// describeSeqs names the items of an Ack in an error message.
+func describeSeqs(seqs []uint64) string {
+	if len(seqs) == 1 {
+		return fmt.Sprintf("item %d", seqs[0])
+	}
+	return fmt.Sprintf("%d items from %d", len(seqs), seqs[0])
 }
 
 // deadItem is a dead letter.

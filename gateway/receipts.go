@@ -27,6 +27,10 @@ type ReceiptConfig struct {
 	// waiting for the mapping: a receipt may arrive before optgate has
 	// written the mapping of its submit_sm_resp. Default 10m.
 	KeepUnmatched time.Duration
+	// KeepAfterFinal is how long a record is kept once it is settled
+	// (MessageRecord.Settled): long enough for late duplicate receipts to
+	// match and for GET /v1/messages/{id}. Default DefaultKeepAfterFinal.
+	KeepAfterFinal time.Duration
 	// Now returns the current time. Default time.Now.
 	Now func() time.Time
 }
@@ -50,6 +54,9 @@ func NewReceiptService(cfg ReceiptConfig) (*ReceiptService, error) {
 	}
 	if cfg.KeepUnmatched <= 0 {
 		cfg.KeepUnmatched = 10 * time.Minute
+	}
+	if cfg.KeepAfterFinal <= 0 {
+		cfg.KeepAfterFinal = DefaultKeepAfterFinal
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -178,7 +185,8 @@ func (s *ReceiptService) handle(ctx context.Context, carrierName string, in inco
 // segment and returns the business's receipt when the account's policy can
 // decide. A segment that already had a final receipt keeps it. A message
 // that failed part way records its receipts for the status lookup but
-// yields nothing, and so do receipts the business did not ask for.
+// yields nothing, and so do receipts the business did not ask for. Once
+// the record is settled, its expiry moves to KeepAfterFinal from now.
 func (s *ReceiptService) apply(rec *MessageRecord, segment int, r CarrierReceipt) []Item {
 	seg := &rec.Segments[segment]
 	if seg.State.Final() {
@@ -187,6 +195,7 @@ func (s *ReceiptService) apply(rec *MessageRecord, segment int, r CarrierReceipt
 	seg.State = r.State
 	latest := r
 	seg.Receipt = &latest
+	shortenSettled(rec, s.cfg.Now(), s.cfg.KeepAfterFinal)
 	if rec.Failed {
 		return nil
 	}

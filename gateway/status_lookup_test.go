@@ -46,8 +46,8 @@ func TestMessageStatusSingleSegment(t *testing.T) {
 	if st.Carrier != "sim" || st.ClientRef != "order-7" || st.RegisteredDelivery != 1 {
 		t.Errorf("carrier %q, client_ref %q, registered_delivery %d", st.Carrier, st.ClientRef, st.RegisteredDelivery)
 	}
-	if !st.Submitted.Equal(f.clock()) || !st.Expires.Equal(f.clock().Add(7*24*time.Hour)) {
-		t.Errorf("submitted %v, expires %v; want now and 7 days later", st.Submitted, st.Expires)
+	if !st.Submitted.Equal(f.clock()) || !st.Expires.Equal(f.clock().Add(DefaultMessageTTL)) {
+		t.Errorf("submitted %v, expires %v; want now and the default TTL later", st.Submitted, st.Expires)
 	}
 	if st.Segments != 1 || st.AcceptedSegments != 1 || len(st.Parts) != 1 {
 		t.Fatalf("segments %d, accepted %d, parts %d; want 1 each", st.Segments, st.AcceptedSegments, len(st.Parts))
@@ -242,7 +242,7 @@ func TestMessageStatusOtherAccountAndExpiry(t *testing.T) {
 	if _, err := f.mt.MessageStatus(f.ctx, "acme", "0123456789abcdef"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown id: %v, want ErrNotFound", err)
 	}
-	f.advance(7*24*time.Hour - time.Second)
+	f.advance(DefaultMessageTTL - time.Second)
 	f.statusOf(id)
 	f.advance(time.Second)
 	if _, err := f.mt.MessageStatus(f.ctx, "acme", id); !errors.Is(err, ErrNotFound) {

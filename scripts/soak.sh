@@ -2,10 +2,13 @@
 # Runs optgate under steady load for a long time and records its memory
 # and goroutines, to show leaks that a short benchmark cannot. It starts
 # the SMSC simulator (`optgate smsc-sim`), `optgate run` in front of it,
-# and `optgate bench` at a fixed rate through optgate. Every SOAK_INTERVAL
-# it samples optgate's resident set size (VmRSS of /proc/PID/status) and
-# its go_goroutines metric from /metrics into a CSV, and at the end it
-# prints the samples at the start, the middle and the end.
+# and `optgate bench` at a fixed rate through optgate. The load requests a
+# delivery receipt for every message, so that each id map record reaches
+# its final state and is deleted receipts.keep_after_final later. Every
+# SOAK_INTERVAL it writes a CSV row with optgate's resident set size
+# (VmRSS of /proc/PID/status), its go_goroutines metric from /metrics and,
+# with the embedded store, the size of gateway.db. At the end it prints
+# the samples at the start, the middle and the end.
 #
 # Needs go and curl on PATH, and redis-server with SOAK_STORE=redis. Every
 # process it starts listens on 127.0.0.1 on a free port and is stopped
@@ -19,6 +22,9 @@
 #   SOAK_BINDS=2          SMPP binds of the load
 #   SOAK_WINDOW=10        messages in flight per bind; optgate throttles a
 #                         session with more than 10 submits in flight
+#   SOAK_KEEP_AFTER_FINAL=1h  receipts.keep_after_final of optgate: how long
+#                         a record is kept after its final receipt
+#   SOAK_RECEIPTS=1       1 requests a receipt per message, 0 none
 #   SOAK_CSV=FILE         sample file, default soak-YYYYmmdd-HHMMSS.csv in
 #                         the work directory, which is then kept
 set -euo pipefail
@@ -30,6 +36,8 @@ interval=${SOAK_INTERVAL:-60s}
 store=${SOAK_STORE:-embedded}
 binds=${SOAK_BINDS:-2}
 window=${SOAK_WINDOW:-10}
+keep_after_final=${SOAK_KEEP_AFTER_FINAL:-1h}
+receipts=${SOAK_RECEIPTS:-1}
 operator_token=soak-operator-token
 
 tools=(go curl)
@@ -40,6 +48,11 @@ done
 case $store in
   embedded | redis) ;;
   *) echo "soak: SOAK_STORE is $store, want embedded or redis" >&2; exit 2 ;;
+esac
+case $receipts in
+  0) receipt_flags=() ;;
+  1) receipt_flags=(-receipts) ;;
+  *) echo "soak: SOAK_RECEIPTS is $receipts, want 0 or 1" >&2; exit 2 ;;
 esac
 
 # seconds DURATION converts a Go-style duration of whole h, m and s units
@@ -82,12 +95,16 @@ trap 'exit 130' INT TERM
 log() { echo "soak: $*" >&2; }
 
 # free_port prints a loopback TCP port nothing listens on and that this
-# script has not handed out yet.
+# script has not handed out yet. It picks below the kernel's ephemeral
+# range, because a port that an outgoing connection holds accepts no
+# connection either but cannot be bound.
 used_ports=" "
+ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+((ephemeral_low > 21000)) || ephemeral_low=32768
 free_port() {
   local port
   for _ in $(seq 200); do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % (ephemeral_low - 20000)))
     [[ $used_ports == *" $port "* ]] && continue
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       used_ports+="$port "
@@ -152,6 +169,7 @@ listeners:
   simulator: {enabled: false}
 $store_yaml
 logging: {level: info, format: json}
+receipts: {keep_after_final: $keep_after_final}
 accounts:
   - id: demo
     business_name: Demo Coffee Co.
@@ -192,16 +210,26 @@ recipients=+12015550000-+12015559999
 "$optgate" bench -prepare-only -prepare -operator-token "$operator_token" \
   -api "http://127.0.0.1:$http_port" -to "$recipients" >/dev/null 2>"$work/prepare.log"
 
-log "optgate pid $daemon_pid, $store store; $rate msg/s for $duration, a sample every $interval into $csv"
+log "optgate pid $daemon_pid, $store store, keep_after_final $keep_after_final; $rate msg/s for $duration," \
+  "a sample every $interval into $csv"
 "$optgate" bench -target "127.0.0.1:$smpp_port" -binds "$binds" -window "$window" -rate "$rate" \
-  -duration "$duration" -to "$recipients" -json >"$work/bench.json" 2>"$work/bench.log" &
+  -duration "$duration" -to "$recipients" "${receipt_flags[@]}" -json >"$work/bench.json" 2>"$work/bench.log" &
 bench_pid=$!
 pids+=("$bench_pid")
 
-echo "elapsed_s,rss_kib,goroutines" >"$csv"
+# gateway_db_kib prints the size of the embedded gateway store, which sits
+# next to the consent file, or nothing with the redis store.
+gateway_db_kib() {
+  [[ $store == embedded ]] || return 0
+  local bytes
+  bytes=$(stat -c %s "$work/gateway.db" 2>/dev/null || echo 0)
+  echo $((bytes / 1024))
+}
+
+echo "elapsed_s,rss_kib,goroutines,gateway_db_kib" >"$csv"
 sample() {
   local elapsed=$1
-  echo "$elapsed,$(rss_kb "$daemon_pid"),$(goroutines)" >>"$csv"
+  echo "$elapsed,$(rss_kb "$daemon_pid"),$(goroutines),$(gateway_db_kib)" >>"$csv"
 }
 begin=$(date +%s)
 sample 0
@@ -226,12 +254,12 @@ awk -F, -v dur="$duration_s" 'NR == 1 { next } { row[++n] = $0 }
     if (n == 0) { print "soak: no samples" > "/dev/stderr"; exit 1 }
     mid = int((n + 1) / 2)
     split(row[1], s, ","); split(row[mid], m, ","); split(row[n], e, ",")
-    printf "| point | elapsed | RSS | goroutines |\n|---|---|---|---|\n"
-    printf "| start | %ds | %.1f MiB | %s |\n", s[1], s[2] / 1024, s[3]
-    printf "| middle | %ds | %.1f MiB | %s |\n", m[1], m[2] / 1024, m[3]
-    printf "| end | %ds | %.1f MiB | %s |\n", e[1], e[2] / 1024, e[3]
+    printf "| point | elapsed | RSS | goroutines | gateway.db |\n|---|---|---|---|---|\n"
+    printf "| start | %ds | %.1f MiB | %s | %.1f MiB |\n", s[1], s[2] / 1024, s[3], s[4] / 1024
+    printf "| middle | %ds | %.1f MiB | %s | %.1f MiB |\n", m[1], m[2] / 1024, m[3], m[4] / 1024
+    printf "| end | %ds | %.1f MiB | %s | %.1f MiB |\n", e[1], e[2] / 1024, e[3], e[4] / 1024
   }' "$csv"
 # The load's own totals, from the JSON report of optgate bench.
-awk -F': ' '/^  "(submitted|acked|failed|acked_per_s)":/ { gsub(/[ ,"]/, "", $1); gsub(/[ ,]/, "", $2); printf "%s=%s ", $1, $2 }
+awk -F': ' '/^  "(submitted|acked|failed|acked_per_s|receipts)":/ { gsub(/[ ,"]/, "", $1); gsub(/[ ,]/, "", $2); printf "%s=%s ", $1, $2 }
   END { print "" }' "$work/bench.json" || true
 exit "$bench_status"

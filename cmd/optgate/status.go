@@ -23,7 +23,9 @@ API: submitted once the carrier accepted it, then the state of its
 delivery receipt, such as delivered or undeliverable, with the receipt's
 error code. A long message lists each segment too. Receipts arrive only
 for messages sent with a receipt requested (optgate send -receipt).
-optgate keeps message states for 7 days. An unknown id prints the error
+optgate keeps a message's state for receipts.keep_after_final (default 1h)
+after it became final, and at most receipts.id_map_ttl (default 72h). An
+unknown id prints the error
 and exits 1.
 
 Flags:
