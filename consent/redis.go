@@ -38,7 +38,9 @@ import (
 // the audit entry with one Lua script that first checks that the record
 // is still the one read (compare-and-set). When another writer got there
 // first, Apply runs Step again on the newer record, at most
-// RedisOptions.MaxConflicts times.
+// RedisOptions.MaxConflicts times. Within one process, Apply calls on the
+// same pair wait for each other, so conflicts come only from other
+// processes sharing the Redis.
 //
 // The store keeps Record.Updated to the whole second; the audit entry
 // keeps the exact time. A change is as durable as the server's persistence
@@ -49,6 +51,10 @@ type RedisStore struct {
 	layout redisLayout
 	opts   RedisOptions
 	closed atomic.Bool
+
+	// applyLocks are the per-stripe locks of lockPair, each a channel
+	// with room for one token.
+	applyLocks [applyLockStripes]chan struct{}
 
 	// buckets caches the bucket count of each account. A count never
 	// changes once recorded in Redis.
@@ -75,6 +81,9 @@ func OpenRedis(ctx context.Context, opts RedisOptions) (*RedisStore, error) {
 		layout:  redisLayout{prefix: opts.KeyPrefix},
 		opts:    opts,
 		buckets: map[string]uint32{},
+	}
+	for i := range s.applyLocks {
+		s.applyLocks[i] = make(chan struct{}, 1)
 	}
 	if err := s.checkFormat(ctx); err != nil {
 		_ = client.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -47,6 +48,29 @@ end
 return current
 `)
 
+// applyLockStripes is the number of locks that Apply calls of one process
+// share, chosen by a hash of the pair.
+const applyLockStripes = 256
+
+// lockPair takes the lock of the pair's stripe, or fails when ctx ends
+// first. Writers of one process then change a record one after the other,
+// without conflicts, so none of them can lose every compare-and-set round
+// to the others. Writers of several processes still meet in the
+// compare-and-set. Unrelated pairs that share a stripe wait for each other.
+func (s *RedisStore) lockPair(ctx context.Context, account, number string) (func(), error) {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(account))
+	_, _ = h.Write([]byte{0})
+	_, _ = h.Write([]byte(number))
+	lock := s.applyLocks[h.Sum32()%applyLockStripes]
+	select {
+	case lock <- struct{}{}:
+		return func() { <-lock }, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for another write to the same record: %w", ctx.Err())
+	}
+}
+
 // errConflict reports that another writer changed the record between the
 // read and the compare-and-set.
 var errConflict = errors.New("record changed by another writer")
@@ -61,6 +85,11 @@ func (s *RedisStore) Apply(ctx context.Context, ev Event) (Applied, error) {
 	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
+	unlock, err := s.lockPair(ctx, ev.Account, ev.Number)
+	if err != nil {
+		return Applied{}, fmt.Errorf("apply %s to %s/%s: %w", ev.Kind, ev.Account, ev.Number, err)
+	}
+	defer unlock()
 	a, err := s.apply(ctx, ev)
 	if err != nil {
 		return Applied{}, s.wrap(err, "apply %s to %s/%s", ev.Kind, ev.Account, ev.Number)

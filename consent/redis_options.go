@@ -24,8 +24,8 @@ const (
 	RedisListpackEntries = 256
 	// RedisListpackValue is the recommended minimum of
 	// hash-max-listpack-value. A record whose requests came from US/CA
-	// toll-free numbers encodes to at most 31 bytes, so the Redis 7.0
-	// default of 64 suffices for those. Any record encodes to at most 89
+	// toll-free numbers encodes to at most 38 bytes, so the Redis 7.0
+	// default of 64 suffices for those. Any record encodes to at most 96
 	// bytes.
 	RedisListpackValue = 128
 )
@@ -155,6 +155,10 @@ func (o RedisOptions) withDefaults() (RedisOptions, error) {
 	}
 	if o.WaitReplicas > 0 && o.Timeout > 0 && o.WaitTimeout >= o.Timeout {
 		return o, fmt.Errorf("redis store: wait timeout %v must be shorter than the timeout %v", o.WaitTimeout, o.Timeout)
+	}
+	if u := o.Universal; o.WaitReplicas > 0 && u != nil && u.ReadTimeout > 0 && o.WaitTimeout >= u.ReadTimeout {
+		return o, fmt.Errorf("redis store: wait timeout %v must be shorter than the read timeout %v",
+			o.WaitTimeout, u.ReadTimeout)
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()

@@ -408,6 +408,8 @@ func TestOpenRedisRejectsOptions(t *testing.T) {
 		"negative wait timeout":  {URL: "redis://127.0.0.1:1/0", WaitReplicas: 1, WaitTimeout: -time.Second},
 		"wait beyond timeout": {URL: "redis://127.0.0.1:1/0", WaitReplicas: 1,
 			WaitTimeout: 2 * time.Second, Timeout: time.Second},
+		"wait beyond read timeout": {WaitReplicas: 1, WaitTimeout: time.Second,
+			Universal: &redis.UniversalOptions{Addrs: []string{"127.0.0.1:1"}, ReadTimeout: time.Second}},
 	} {
 		if s, err := consent.OpenRedis(context.Background(), opts); err == nil {
 			_ = s.Close()

@@ -79,7 +79,7 @@ func testWaitSeesPausedReplica(t *testing.T, g *testredis.Sentinel) {
 	s := openRedis(t, nil, consent.RedisOptions{
 		Universal:    &redis.UniversalOptions{Addrs: g.Addrs(), MasterName: g.MasterName},
 		WaitReplicas: 1,
-		WaitTimeout:  200 * time.Millisecond,
+		WaitTimeout:  500 * time.Millisecond,
 	})
 	redisApply(t, s, redisEvent(consent.EventRequest, storetest.Number, 1))
 
@@ -108,17 +108,17 @@ func testSentinelFailover(t *testing.T, g *testredis.Sentinel) {
 	s := openRedis(t, nil, consent.RedisOptions{
 		Universal: &redis.UniversalOptions{
 			Addrs: g.Addrs(), MasterName: g.MasterName,
-			DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
+			DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second,
 		},
 		WaitReplicas: 1,
-		WaitTimeout:  300 * time.Millisecond,
-		Timeout:      time.Second,
+		WaitTimeout:  500 * time.Millisecond,
+		Timeout:      1500 * time.Millisecond,
 	})
 	const numbers = 50
 	for i := range numbers {
 		redisApply(t, s, redisEvent(consent.EventStop, topologyNumber(i), 1))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	old, err := g.KillMaster(ctx)
 	if err != nil {

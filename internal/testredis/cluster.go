@@ -2,6 +2,7 @@ package testredis
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -99,22 +100,35 @@ func startCluster(t testing.TB, masters int, replicas bool, directives []string)
 }
 
 // startClusterNode starts one node in cluster mode and returns it with
-// its cluster bus port.
+// its cluster bus port. It picks new ports when the node exits at start.
 func startClusterNode(t testing.TB, directives []string) (*Server, int) {
 	t.Helper()
-	bus, err := FreePort()
-	if err != nil {
-		t.Fatalf("pick a free cluster bus port: %v", err)
+	var err error
+	for range startAttempts {
+		var bus int
+		bus, err = FreePort()
+		if err != nil {
+			t.Fatalf("pick a free cluster bus port: %v", err)
+		}
+		// cluster-port sets the bus port explicitly, because the default
+		// (port + 10000) is past 65535 for ports above 55535.
+		d := append([]string{
+			"cluster-enabled yes",
+			"cluster-config-file nodes.conf",
+			"cluster-port " + strconv.Itoa(bus),
+			"cluster-node-timeout " + strconv.Itoa(clusterNodeTimeout),
+		}, directives...)
+		var s *Server
+		s, err = start(t, d)
+		if err == nil {
+			return s, bus
+		}
+		if !errors.Is(err, errExited) {
+			break
+		}
 	}
-	// cluster-port sets the bus port explicitly, because the default
-	// (port + 10000) is past 65535 for ports above 55535.
-	d := append([]string{
-		"cluster-enabled yes",
-		"cluster-config-file nodes.conf",
-		"cluster-port " + strconv.Itoa(bus),
-		"cluster-node-timeout " + strconv.Itoa(clusterNodeTimeout),
-	}, directives...)
-	return Start(t, d...), bus
+	t.Fatal(err)
+	return nil, 0
 }
 
 // join assigns every master its slot range and introduces every other

@@ -10,6 +10,7 @@ import (
 )
 
 func TestStartClusterServesAllSlots(t *testing.T) {
+	t.Parallel()
 	c := StartCluster(t, 3)
 	if len(c.Nodes) != 3 {
 		t.Fatalf("cluster has %d nodes, want 3", len(c.Nodes))
@@ -42,6 +43,7 @@ func TestStartClusterServesAllSlots(t *testing.T) {
 }
 
 func TestClusterFailsWhenNodeKilled(t *testing.T) {
+	t.Parallel()
 	c := StartCluster(t, 3)
 	c.Nodes[1].Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -67,6 +69,7 @@ func TestClusterFailsWhenNodeKilled(t *testing.T) {
 }
 
 func TestClusterReplicaTakesOver(t *testing.T) {
+	t.Parallel()
 	c := StartClusterWithReplicas(t, 3)
 	if len(c.Replicas) != 3 {
 		t.Fatalf("cluster has %d replicas, want 3", len(c.Replicas))

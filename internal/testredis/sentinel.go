@@ -22,8 +22,10 @@ const SentinelMasterName = "optgate-test"
 // timeout) suit production, but tests need a failover within seconds.
 const (
 	// sentinelDownAfter is down-after-milliseconds: how long the master
-	// may stay silent before a sentinel considers it down.
-	sentinelDownAfter = 1000
+	// may stay silent before a sentinel considers it down. 2 s leaves
+	// room for a loaded test machine, where a slow reply must not make
+	// the sentinels fail over a healthy master.
+	sentinelDownAfter = 2000
 	// sentinelFailoverTimeout is failover-timeout in milliseconds: how
 	// long a failover may take before another sentinel retries it.
 	sentinelFailoverTimeout = 4000
@@ -69,14 +71,31 @@ func StartSentinel(t testing.TB, directives ...string) *Sentinel {
 	return g
 }
 
-// startSentinelProcess starts one sentinel monitoring the master at addr.
-// A sentinel rewrites its configuration file, so the file lives in the
-// sentinel's own directory.
+// startSentinelProcess starts one sentinel monitoring the master at addr,
+// on a new port when the sentinel exits at start. A sentinel rewrites its
+// configuration file, so the file lives in the sentinel's own directory.
 func startSentinelProcess(t testing.TB, name, addr string) *Server {
+	t.Helper()
+	var err error
+	for range startAttempts {
+		var s *Server
+		s, err = trySentinelProcess(t, name, addr)
+		if err == nil {
+			return s
+		}
+		if !errors.Is(err, errExited) {
+			break
+		}
+	}
+	t.Fatal(err)
+	return nil
+}
+
+func trySentinelProcess(t testing.TB, name, addr string) (*Server, error) {
 	t.Helper()
 	port, err := FreePort()
 	if err != nil {
-		t.Fatalf("pick a free port for redis sentinel: %v", err)
+		return nil, fmt.Errorf("pick a free port for redis sentinel: %w", err)
 	}
 	dir := t.TempDir()
 	host, masterPort, _ := strings.Cut(addr, ":")
@@ -92,7 +111,7 @@ func startSentinelProcess(t testing.TB, name, addr string) *Server {
 	}, "\n")
 	path := filepath.Join(dir, "sentinel.conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatalf("write sentinel configuration: %v", err)
+		return nil, fmt.Errorf("write sentinel configuration: %w", err)
 	}
 	// Debian's redis-server runs as a sentinel with --sentinel; it is the
 	// same binary as redis-sentinel.

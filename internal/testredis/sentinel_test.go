@@ -9,8 +9,9 @@ import (
 )
 
 func TestSentinelFailsOver(t *testing.T) {
+	t.Parallel()
 	g := StartSentinel(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	rdb := redis.NewFailoverClient(&redis.FailoverOptions{
 		MasterName:    g.MasterName,

@@ -13,6 +13,7 @@ package testredis
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -37,7 +38,18 @@ type Server struct {
 
 	mu  sync.Mutex
 	cmd *exec.Cmd // nil while the server is stopped
+	// exited is closed when the process of cmd has exited.
+	exited chan struct{}
 }
+
+// errExited reports a redis-server that exited before it responded to
+// PING, most often because another process took its port after FreePort
+// picked it.
+var errExited = errors.New("redis-server exited")
+
+// startAttempts is how many times Start picks new ports for a server that
+// exited at start.
+const startAttempts = 3
 
 // URL returns the redis:// URL of the server, for code that takes a URL.
 func (s *Server) URL() string {
@@ -49,21 +61,40 @@ func (s *Server) URL() string {
 // responds to PING, and registers its shutdown with t.Cleanup.
 func Start(t testing.TB, directives ...string) *Server {
 	t.Helper()
-	port, err := FreePort()
+	s, err := start(t, directives)
 	if err != nil {
-		t.Fatalf("pick a free port for redis-server: %v", err)
+		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	args := []string{
-		"--bind", "127.0.0.1",
-		"--port", strconv.Itoa(port),
-		"--dir", dir,
-		"--save", "",
-		"--appendonly", "no",
-		"--protected-mode", "yes",
+	return s
+}
+
+// start is Start returning its error. It picks a new port and starts
+// again, up to startAttempts times, when the server exits at start.
+func start(t testing.TB, directives []string) (*Server, error) {
+	t.Helper()
+	var err error
+	for range startAttempts {
+		var port int
+		port, err = FreePort()
+		if err != nil {
+			return nil, fmt.Errorf("pick a free port for redis-server: %w", err)
+		}
+		dir := t.TempDir()
+		args := []string{
+			"--bind", "127.0.0.1",
+			"--port", strconv.Itoa(port),
+			"--dir", dir,
+			"--save", "",
+			"--appendonly", "no",
+			"--protected-mode", "yes",
+		}
+		args = append(args, directiveArgs(directives)...)
+		var s *Server
+		if s, err = launch(t, port, dir, args); !errors.Is(err, errExited) {
+			return s, err
+		}
 	}
-	args = append(args, directiveArgs(directives)...)
-	return launch(t, port, dir, args)
+	return nil, err
 }
 
 // directiveArgs turns "name value" directives into command-line arguments.
@@ -81,11 +112,11 @@ func directiveArgs(directives []string) []string {
 
 // launch starts redis-server with args, logging to dir/redis.log, and
 // waits until it responds to PING on port.
-func launch(t testing.TB, port int, dir string, args []string) *Server {
+func launch(t testing.TB, port int, dir string, args []string) (*Server, error) {
 	t.Helper()
 	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Fatalf("redis-server not found in PATH: install it with `apt-get install redis-server` or run .ci/run")
+		return nil, errors.New("redis-server not found in PATH: install it with `apt-get install redis-server` or run .ci/run")
 	}
 	s := &Server{
 		Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
@@ -96,9 +127,9 @@ func launch(t testing.TB, port int, dir string, args []string) *Server {
 	}
 	t.Cleanup(s.Stop)
 	if err := s.run(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return s
+	return s, nil
 }
 
 // run starts the process with the server's arguments and extra, and
@@ -117,15 +148,21 @@ func (s *Server) run(extra ...string) error {
 	}
 	// The child keeps its own copy of the descriptor.
 	_ = logFile.Close()
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	s.mu.Lock()
-	s.cmd = cmd
+	s.cmd, s.exited = cmd, exited
 	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := waitForPing(ctx, s.Addr); err != nil {
+	if err := waitForPing(ctx, s.Addr, exited); err != nil {
+		s.Stop()
 		log, _ := os.ReadFile(s.LogPath())
-		return fmt.Errorf("redis-server on %s did not respond to PING: %v\nserver log:\n%s", s.Addr, err, log)
+		return fmt.Errorf("redis-server on %s did not respond to PING: %w\nserver log:\n%s", s.Addr, err, log)
 	}
 	return nil
 }
@@ -140,14 +177,14 @@ func (s *Server) LogPath() string {
 // nothing.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	cmd := s.cmd
+	cmd, exited := s.cmd, s.exited
 	s.cmd = nil
 	s.mu.Unlock()
 	if cmd == nil {
 		return
 	}
 	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	<-exited
 }
 
 // Running reports whether the server's process runs: it was started and
@@ -190,7 +227,7 @@ func FreePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func waitForPing(ctx context.Context, addr string) error {
+func waitForPing(ctx context.Context, addr string, exited <-chan struct{}) error {
 	var lastErr error
 	for {
 		if err := ping(addr); err == nil {
@@ -199,6 +236,8 @@ func waitForPing(ctx context.Context, addr string) error {
 			lastErr = err
 		}
 		select {
+		case <-exited:
+			return errExited
 		case <-ctx.Done():
 			return fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
 		case <-time.After(20 * time.Millisecond):

@@ -128,12 +128,12 @@ func TestConsentStoreClusterFailover(t *testing.T) {
 	s, err := consent.OpenRedis(context.Background(), consent.RedisOptions{
 		Universal: &redis.UniversalOptions{
 			Addrs: c.Addrs(), IsClusterMode: true,
-			DialTimeout: 200 * time.Millisecond, ReadTimeout: 500 * time.Millisecond,
+			DialTimeout: 200 * time.Millisecond, ReadTimeout: time.Second,
 		},
 		KeyPrefix:    keyPrefix,
 		WaitReplicas: 1,
-		WaitTimeout:  100 * time.Millisecond,
-		Timeout:      time.Second,
+		WaitTimeout:  500 * time.Millisecond,
+		Timeout:      1500 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatalf("open the consent store: %v", err)

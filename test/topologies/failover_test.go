@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +40,11 @@ type moResult struct {
 func TestSentinelFailoverKeepsStops(t *testing.T) {
 	t.Parallel()
 	g := testredis.StartSentinel(t)
+	t.Cleanup(func() {
+		if t.Failed() {
+			logSentinels(t, g)
+		}
+	})
 	verify := openVerifyStore(t, g)
 	optIn(t, verify)
 	cfg := parseDaemonConfig(t, sentinelYAML(g))
@@ -123,7 +130,7 @@ func TestSentinelFailoverKeepsStops(t *testing.T) {
 	// the master died.
 	disconnectReplicas(t, ctx, master.Addr)
 	// The pause stays below the sentinels' down-after-milliseconds of
-	// 1 s, so they still consider the replica fit for promotion.
+	// 2 s, so they still consider the replica fit for promotion.
 	time.Sleep(700 * time.Millisecond)
 	killed := time.Now()
 	old, err := g.KillMaster(ctx)
@@ -157,6 +164,19 @@ func TestSentinelFailoverKeepsStops(t *testing.T) {
 	lost := checkStops(t, ctx, verify, mos)
 	unqueued := checkQueued(t, ctx, g, mos)
 	summarize(t, mts, mos, violations, lost, unqueued)
+}
+
+// logSentinels logs what the sentinels logged, to explain a failover that
+// went wrong.
+func logSentinels(t *testing.T, g *testredis.Sentinel) {
+	for _, s := range append(slices.Clone(g.Sentinels), g.Data...) {
+		data, err := os.ReadFile(s.LogPath())
+		if err != nil {
+			t.Logf("log of %s: %v", s.Addr, err)
+			continue
+		}
+		t.Logf("log of %s:\n%s", s.Addr, data)
+	}
 }
 
 // disconnectReplicas closes the master's connections to its replicas.
