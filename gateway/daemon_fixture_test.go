@@ -209,8 +209,51 @@ func (f *daemonFixture) inject(from, to, text string) {
 // business is an ESME bound to the daemon's SMPP server.
 type business struct {
 	client *smpp.Client
-	// delivered receives every deliver_sm the business gets, in order.
+	// delivered receives every deliver_sm the business gets, in the order
+	// they arrived on the connection.
 	delivered chan *smpp.DeliverSM
+
+	// The client runs handlers concurrently, so a handler's turn says
+	// nothing of arrival order. arrived lists the sequence numbers of the
+	// deliver_sm PDUs as the connection read them, and waiting holds those
+	// whose handler ran before an earlier PDU's did.
+	mu      sync.Mutex
+	arrived []uint32
+	waiting map[uint32]*smpp.DeliverSM
+}
+
+// received notes the arrival of a deliver_sm.
+func (b *business) received(h smpp.Header) {
+	if h.CommandID != smpp.DeliverSMID {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.arrived = append(b.arrived, h.SequenceNumber)
+	b.flush()
+}
+
+// handled passes d on to delivered once every deliver_sm that arrived
+// before it was passed on.
+func (b *business) handled(d *smpp.DeliverSM) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting[d.PDUHeader().SequenceNumber] = d
+	b.flush()
+}
+
+// flush passes on the handled deliver_sm PDUs whose turn has come. The
+// caller holds mu.
+func (b *business) flush() {
+	for len(b.arrived) > 0 {
+		next, ok := b.waiting[b.arrived[0]]
+		if !ok {
+			return
+		}
+		delete(b.waiting, b.arrived[0])
+		b.arrived = b.arrived[1:]
+		b.delivered <- next
+	}
 }
 
 // bind binds an ESME and closes it when the test ends.
@@ -224,7 +267,7 @@ func (f *daemonFixture) bind(systemID, password string, bindType smpp.BindType) 
 }
 
 func (f *daemonFixture) dial(systemID, password string, bindType smpp.BindType) (*business, error) {
-	b := &business{delivered: make(chan *smpp.DeliverSM, 100)}
+	b := &business{delivered: make(chan *smpp.DeliverSM, 100), waiting: map[uint32]*smpp.DeliverSM{}}
 	ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
 	defer cancel()
 	c, err := smpp.Dial(ctx, smpp.ClientConfig{
@@ -232,7 +275,7 @@ func (f *daemonFixture) dial(systemID, password string, bindType smpp.BindType) 
 		ReconnectDelay: time.Hour,
 		Handler: func(_ context.Context, req smpp.PDU) smpp.CommandStatus {
 			if d, ok := req.(*smpp.DeliverSM); ok {
-				b.delivered <- d
+				b.handled(d)
 			}
 			return smpp.StatusOK
 		},
@@ -240,7 +283,7 @@ func (f *daemonFixture) dial(systemID, password string, bindType smpp.BindType) 
 		// The client reports the rejection twice: first as the session's
 		// close (an smpp.ErrClosed), then with the bind error that Dial
 		// returns, which is the one to wait for.
-		Hooks: smpp.Hooks{BindStateChanged: func(_ string, state smpp.SessionState, err error) {
+		Hooks: smpp.Hooks{PDUReceived: func(_ string, h smpp.Header) { b.received(h) }, BindStateChanged: func(_ string, state smpp.SessionState, err error) {
 			var st *smpp.StatusError
 			if state == smpp.SessionClosed && errors.As(err, &st) && !errors.Is(err, smpp.ErrClosed) {
 				cancel()

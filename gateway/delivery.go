@@ -239,28 +239,44 @@ func (d *Dispatcher) run(ctx context.Context, w *worker) {
 			d.waitItems(ctx, w)
 			continue
 		}
+		if target, ok := d.windowTarget(w.queue); ok {
+			wait, err := d.deliverWindow(ctx, w.queue, target, items)
+			backoff = d.afterAttempt(ctx, w, backoff, wait, err)
+			continue
+		}
 		for _, it := range items {
 			wait, err := d.deliver(ctx, w.queue, it)
-			if err == nil {
-				backoff = 0
-				continue
+			backoff = d.afterAttempt(ctx, w, backoff, wait, err)
+			if err != nil {
+				break
 			}
-			if errors.Is(err, ErrTargetUnavailable) {
-				backoff = 0
-				d.release(ctx, w.queue)
-				d.waitRetry(ctx, w, d.cfg.MaxBackoff)
-			} else if wait {
-				backoff = d.nextBackoff(backoff)
-				// Another instance may reach the target, such as a carrier
-				// this one is not bound to for a consent reply.
-				d.release(ctx, w.queue)
-				if d.waitRetry(ctx, w, backoff) {
-					backoff = 0
-				}
-			}
-			break
 		}
 	}
+}
+
+// afterAttempt waits as the outcome of a delivery requires and returns the
+// next back-off: none after a success, until TargetReady or MaxBackoff
+// when the target is unavailable, and a growing back-off after other
+// failures that asked to wait.
+func (d *Dispatcher) afterAttempt(ctx context.Context, w *worker, backoff time.Duration, wait bool,
+	err error) time.Duration {
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, ErrTargetUnavailable):
+		d.release(ctx, w.queue)
+		d.waitRetry(ctx, w, d.cfg.MaxBackoff)
+		return 0
+	case wait:
+		backoff = d.nextBackoff(backoff)
+		// Another instance may reach the target, such as a carrier
+		// this one is not bound to for a consent reply.
+		d.release(ctx, w.queue)
+		if d.waitRetry(ctx, w, backoff) {
+			return 0
+		}
+	}
+	return backoff
 }
 
 // deliver hands one item to its target and settles it in the queue. It
@@ -276,21 +292,37 @@ func (d *Dispatcher) deliver(ctx context.Context, queue string, it Item) (bool, 
 		err = target.Deliver(dctx, it)
 		cancel()
 	}
-	switch {
-	case err == nil:
+	if err == nil {
 		d.cfg.Metrics.delivery(it.Kind, "delivered")
-		// The target has the item, so the Ack must outlive a Stop that
-		// cancels ctx; a lost Ack means a duplicate later.
-		ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.DeliverTimeout)
-		ackErr := d.cfg.Queue.Ack(ackCtx, queue, it.Seq)
-		cancel()
-		if ackErr != nil {
-			// NOTE: the target has the item, and it is delivered again
-			// after the retry, so targets see duplicates in this case.
-			d.log.Error("ack delivered item failed", zap.String("queue", queue), zap.Uint64("seq", it.Seq), zap.Error(ackErr))
-			return true, ackErr
-		}
-		return false, nil
+		return d.ack(ctx, queue, it.Seq)
+	}
+	return d.settleFailure(ctx, queue, it, err)
+}
+
+// ack removes delivered items from their queue in one step. It returns
+// a nil error when they left the queue, and otherwise that the worker
+// should back off.
+func (d *Dispatcher) ack(ctx context.Context, queue string, seqs ...uint64) (bool, error) {
+	// The target has the items, so the Ack must outlive a Stop that
+	// cancels ctx; a lost Ack means a duplicate later.
+	ackCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.DeliverTimeout)
+	err := d.cfg.Queue.Ack(ackCtx, queue, seqs...)
+	cancel()
+	if err != nil {
+		// NOTE: the target has the items, and they are delivered again
+		// after the retry, so targets see duplicates in this case.
+		d.log.Error("ack delivered items failed", zap.String("queue", queue),
+			zap.Uint64s("seqs", seqs), zap.Error(err))
+		return true, err
+	}
+	return false, nil
+}
+
+// settleFailure dead-letters an item whose delivery failed for good, or
+// counts and logs a failure to retry. It returns a nil error when the
+// item left the queue, and otherwise whether the worker should back off.
+func (d *Dispatcher) settleFailure(ctx context.Context, queue string, it Item, err error) (bool, error) {
+	switch {
 	case errors.Is(err, ErrPermanent):
 		d.cfg.Metrics.delivery(it.Kind, "dead_letter")
 		d.log.Warn("item cannot be delivered, moved to dead letters",

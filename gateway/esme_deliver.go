@@ -61,26 +61,62 @@ const (
 // submit_sm_resp of the same message. Holding it until that response is
 // written needs the message id before the mapping is stored.
 //
-// With no session bound the Deliverer reports ErrTargetUnavailable, and
-// the queue waits until the account binds. A response of ESME_RX_P_APPN or
-// ESME_RX_R_APPN is permanent; any other failure is retried.
+// The Deliverer is a WindowDeliverer: it keeps up to the sum of the bound
+// sessions' windows in flight, sending each item to the next session round
+// robin. With no session bound the Deliverer reports ErrTargetUnavailable,
+// and the queue waits until the account binds. A response of ESME_RX_P_APPN
+// or ESME_RX_R_APPN is permanent; any other failure is retried.
 func (e *ESMEServer) Target(account string) (Deliverer, bool) {
-	return DelivererFunc(func(ctx context.Context, item Item) error {
-		return e.deliver(ctx, account, item)
-	}), true
+	return esmeDeliverer{e: e, account: account}, true
 }
 
-func (e *ESMEServer) deliver(ctx context.Context, account string, item Item) error {
+// esmeDeliverer delivers the queue of one account to its sessions.
+type esmeDeliverer struct {
+	e       *ESMEServer
+	account string
+}
+
+// Deliver implements Deliverer.
+func (d esmeDeliverer) Deliver(ctx context.Context, item Item) error {
+	wait, err := d.Send(ctx, item)
+	if err != nil {
+		return err
+	}
+	return wait()
+}
+
+// Window implements WindowDeliverer.
+func (d esmeDeliverer) Window() int {
+	n := 0
+	for _, s := range d.e.receivers(d.account) {
+		n += s.WindowSize()
+	}
+	return n
+}
+
+// Send implements WindowDeliverer.
+func (d esmeDeliverer) Send(ctx context.Context, item Item) (func() error, error) {
 	pdu, err := deliverPDU(item)
 	if err != nil {
-		return Permanent(fmt.Errorf("item %d of %s: %w", item.Seq, account, err))
+		return nil, Permanent(fmt.Errorf("item %d of %s: %w", item.Seq, d.account, err))
 	}
-	sessions := e.receivers(account)
+	sessions := d.e.receivers(d.account)
 	if len(sessions) == 0 {
-		return e.noSession(account)
+		return nil, d.e.noSession(d.account)
 	}
-	s := sessions[int(e.next.Add(1)%uint32(len(sessions)))]
-	_, err = s.Deliver(ctx, pdu)
+	s := sessions[int(d.e.next.Add(1)%uint32(len(sessions)))]
+	pending, err := s.Send(ctx, pdu)
+	if err != nil {
+		return nil, deliverError(s, item, err)
+	}
+	return func() error {
+		_, err := pending.Wait(ctx)
+		return deliverError(s, item, err)
+	}, nil
+}
+
+// deliverError classifies the outcome of a deliver_sm to session s.
+func deliverError(s *smpp.ServerSession, item Item, err error) error {
 	var st *smpp.StatusError
 	switch {
 	case err == nil:

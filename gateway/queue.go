@@ -135,8 +135,10 @@ type Queue interface {
 	// process delivers the queue.
 	Peek(ctx context.Context, queue string, n int) ([]Item, error)
 
-	// Ack removes a delivered item.
-	Ack(ctx context.Context, queue string, seq uint64) error
+	// Ack removes delivered items of one queue in one durable step, so
+	// either all of them are gone or none is. An item already gone is not
+	// an error, and Ack with no seq does nothing.
+	Ack(ctx context.Context, queue string, seqs ...uint64) error
 
 	// DeadLetter moves an item that can never be delivered to the dead
 	// letters of its queue, with the reason.

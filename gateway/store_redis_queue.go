@@ -90,12 +90,14 @@ end
 return out
 `)
 
-// ackScript removes an entry and renews the lease of its holder.
-// KEYS: stream, lease. ARGV: group, entry id, consumer, lease in ms.
+// ackScript removes entries and renews the lease of their holder.
+// KEYS: stream, lease. ARGV: group, consumer, lease in ms, then the entry
+// ids. A script runs atomically, so the entries go together.
 var ackScript = redis.NewScript(`
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-local n = redis.call('XDEL', KEYS[1], ARGV[2])
-if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('PEXPIRE', KEYS[2], ARGV[4]) end
+local ids = {unpack(ARGV, 4)}
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+local n = redis.call('XDEL', KEYS[1], unpack(ids))
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
 return n
 `)
 
@@ -266,17 +268,24 @@ func (s *RedisStore) peek(ctx context.Context, queue string, n int) ([]Item, err
 }
 
 // Ack implements Queue. Acknowledging an item that is gone is not an
-// error.
-func (s *RedisStore) Ack(ctx context.Context, queue string, seq uint64) error {
+// error. One script removes all seqs.
+func (s *RedisStore) Ack(ctx context.Context, queue string, seqs ...uint64) error {
+	if len(seqs) == 0 {
+		return nil
+	}
 	ctx, cancel, err := s.begin(ctx)
 	if err == nil {
 		defer cancel()
-		err = ackScript.Run(ctx, s.rdb, []string{s.streamKey(queue), s.leaseKey(queue)},
-			s.opts.Group, entryID(seq), s.opts.Consumer, s.opts.Lease.Milliseconds()).Err()
+		args := make([]any, 0, 3+len(seqs))
+		args = append(args, s.opts.Group, s.opts.Consumer, s.opts.Lease.Milliseconds())
+		for _, seq := range seqs {
+			args = append(args, entryID(seq))
+		}
+		err = ackScript.Run(ctx, s.rdb, []string{s.streamKey(queue), s.leaseKey(queue)}, args...).Err()
 		err = s.storeErr(err)
 	}
 	if err != nil {
-		return fmt.Errorf("ack item %d of queue %s: %w", seq, queue, err)
+		return fmt.Errorf("ack %s of queue %s: %w", describeSeqs(seqs), queue, err)
 	}
 	return nil
 }

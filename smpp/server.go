@@ -55,10 +55,11 @@ func (f AuthenticatorFunc) Authenticate(ctx context.Context, req BindRequest) Co
 // Handler handles submit_sm, data_sm, submit_multi, query_sm, cancel_sm and
 // replace_sm from a bound ESME and returns the response, such as a
 // *SubmitSMResp with a message id, or NewResponse(req, status) to reject
-// it. The server sets the response's sequence number. Each request runs on
-// its own goroutine, at most Server.InboundWindow at a time per session,
-// so the handler may answer only after, for example, a carrier accepted
-// the message. ctx ends when the session closes. When the handler returns
+// it. The server sets the response's sequence number. Requests run on
+// handler goroutines of their own, at most Server.InboundWindow at a time
+// per session, so the handler may answer only after, for example, a
+// carrier accepted the message. A session keeps its handler goroutines
+// until it closes and reuses them for later requests. ctx ends when the session closes. When the handler returns
 // nil or a response of the wrong type, or panics, the server responds with
 // ESME_RSYSERR.
 type Handler interface {
@@ -115,7 +116,9 @@ type Server struct {
 	EnquireLinkInterval time.Duration
 	// EnquireLinkTimeout defaults to ResponseTimeout.
 	EnquireLinkTimeout time.Duration
-	// WriteTimeout bounds each write to a connection. Default: 10s.
+	// WriteTimeout bounds each write to a connection: a write that cannot
+	// finish within WriteTimeout, or at most a quarter longer, fails and
+	// closes the session. Default: 10s.
 	WriteTimeout time.Duration
 	// MaxCommandLength is the largest PDU accepted, in octets. Default:
 	// DefaultMaxCommandLength (64 KiB).
@@ -129,6 +132,15 @@ type Server struct {
 	// connection until InactivityTimeout closes them. A connection beyond
 	// it is closed as soon as it is accepted. Default: 0, no limit.
 	MaxUnbound int
+	// MaxUnboundPerSource limits the connections not bound yet from one
+	// IP address, so that one peer cannot take the whole MaxUnbound
+	// budget and lock every other peer out. A connection beyond it is
+	// closed as soon as it is accepted. Default: 0, no limit.
+	MaxUnboundPerSource int
+	// BindTimeout closes a connection that has not bound this long after
+	// it was accepted. SMPP 3.4 section 7.2 leaves this session_init_timer
+	// to the implementation. Default: 0, only InactivityTimeout applies.
+	BindTimeout time.Duration
 
 	// Logger receives the server's logs. Per-PDU logs are at Debug level.
 	// Default: zap.NewNop().
@@ -141,6 +153,7 @@ type Server struct {
 	sessions   map[*ServerSession]struct{}
 	binds      map[string]int // bound sessions per system_id
 	unbound    int            // sessions accepted and not yet bound
+	perSource  map[string]int // unbound sessions per source IP address
 	limitLog   time.Time      // when a connection limit was last logged
 	inShutdown bool
 	ctx        context.Context // parent of the sessions' contexts
@@ -160,6 +173,11 @@ type ServerSession struct {
 	// unbound is set while the session counts against MaxUnbound.
 	// Guarded by srv.mu.
 	unbound bool
+	// source is the peer's IP address, the key of srv.perSource.
+	source string
+	// bindTimer closes the session when it has not bound within
+	// Server.BindTimeout; nil without one.
+	bindTimer *time.Timer
 }
 
 // SystemID returns the system_id the ESME bound with, or "" before the bind.
@@ -181,9 +199,13 @@ func (ss *ServerSession) State() SessionState { return ss.s.State() }
 
 // InFlight returns the number of slots of the session's window in use: the
 // deliver_sm and data_sm sent to the ESME, or about to be sent, whose
-// response has not arrived. It is at most Server.WindowSize. A request
-// waiting for a free slot is not counted.
+// response the sender has not collected yet. It is at most
+// Server.WindowSize. A request waiting for a free slot is not counted.
 func (ss *ServerSession) InFlight() int { return ss.s.out.inUse() }
+
+// WindowSize returns the number of deliver_sm and data_sm the session
+// keeps in flight at once: Server.WindowSize, or its default.
+func (ss *ServerSession) WindowSize() int { return ss.s.out.size() }
 
 // Deliver sends a deliver_sm to the ESME and returns its response. It
 // sets d's sequence number. It waits for a slot in the session's window
@@ -207,6 +229,22 @@ func (ss *ServerSession) DataSM(ctx context.Context, d *DataSM) (*DataSMResp, er
 // has started comes with an error that matches ErrNotBound and the
 // *StatusError, as in Client.Request. See Deliver.
 func (ss *ServerSession) Request(ctx context.Context, req PDU) (PDU, error) {
+	p, err := ss.Send(ctx, req)
+	if err != nil || p == nil {
+		return nil, err
+	}
+	return p.Wait(ctx)
+}
+
+// Send writes deliver_sm, data_sm or alert_notification to the ESME and
+// returns without waiting for the response, which the returned
+// PendingResponse collects. Like Request it first waits for a slot in the
+// session's window until ctx ends, and the slot stays taken until Wait
+// returns, so the caller must call Wait once for every PendingResponse.
+// Requests sent one after another from one goroutine go out in that
+// order. For alert_notification, which has no response, Send returns a
+// nil PendingResponse once it is written.
+func (ss *ServerSession) Send(ctx context.Context, req PDU) (*PendingResponse, error) {
 	id := req.CommandID()
 	switch id {
 	case DeliverSMID, DataSMID, AlertNotificationID:
@@ -226,8 +264,26 @@ func (ss *ServerSession) Request(ctx context.Context, req PDU) (PDU, error) {
 		ss.s.unregister(req.PDUHeader().SequenceNumber)
 		return nil, ss.s.write(req)
 	}
-	resp, err := ss.s.request(ctx, req, ss.s.cfg.responseTimeout, true)
-	return resp, ss.s.crossedUnbind(req, resp, err)
+	p, err := ss.s.send(ctx, req, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &PendingResponse{p: p}, nil
+}
+
+// PendingResponse is the response to a request that ServerSession.Send
+// wrote.
+type PendingResponse struct {
+	p *sentRequest
+}
+
+// Wait waits for the response up to Server.ResponseTimeout, or until ctx
+// ends or the session closes, and frees the request's window slot. Its
+// results are those of Request.
+func (r *PendingResponse) Wait(ctx context.Context) (PDU, error) {
+	s := r.p.s
+	resp, err := r.p.wait(ctx, s.cfg.responseTimeout)
+	return resp, s.crossedUnbind(r.p.req, resp, err)
 }
 
 // Unbind sends unbind to the ESME, waits for unbind_resp and for running
@@ -335,6 +391,7 @@ func (srv *Server) validate() error {
 		{"max_binds_per_system_id", srv.MaxBindsPerSystemID},
 		{"max_connections", srv.MaxConnections},
 		{"max_unbound", srv.MaxUnbound},
+		{"max_unbound_per_source", srv.MaxUnboundPerSource},
 	}
 	for _, c := range counts {
 		if c.value < 0 {
@@ -349,6 +406,7 @@ func (srv *Server) validate() error {
 		{"response_timeout", srv.ResponseTimeout},
 		{"enquire_link_timeout", srv.EnquireLinkTimeout},
 		{"write_timeout", srv.WriteTimeout},
+		{"bind_timeout", srv.BindTimeout},
 	}
 	for _, d := range durations {
 		if d.value < 0 {
@@ -389,6 +447,7 @@ func (srv *Server) initLocked() {
 	srv.listeners = make(map[*net.Listener]struct{})
 	srv.sessions = make(map[*ServerSession]struct{})
 	srv.binds = make(map[string]int)
+	srv.perSource = make(map[string]int)
 	// The server owns its sessions' lifetime: Shutdown and Close end this
 	// context, and nothing above the server does.
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
@@ -455,12 +514,14 @@ func (srv *Server) startConn(conn net.Conn) bool {
 	if srv.inShutdown {
 		return false
 	}
-	if limit, over := srv.overLimitLocked(); over {
+	source := sourceOf(conn.RemoteAddr())
+	if limit, over := srv.overLimitLocked(source); over {
 		srv.logLimitLocked(conn.RemoteAddr(), limit)
 		return false
 	}
-	ss := &ServerSession{srv: srv, unbound: true}
+	ss := &ServerSession{srv: srv, unbound: true, source: source}
 	srv.unbound++
+	srv.perSource[source]++
 	s := newSession(srv.ctx, conn, srv.sessionConfig(), srv.logger())
 	s.admit = srv.admit
 	s.serve = func(ctx context.Context, req PDU) PDU {
@@ -471,10 +532,34 @@ func (srv *Server) startConn(conn net.Conn) bool {
 	}
 	s.bind = ss.handleBind
 	ss.s = s
+	if d := srv.BindTimeout; d > 0 {
+		ss.bindTimer = time.AfterFunc(d, func() { ss.bindExpired(d) })
+	}
 	srv.sessions[ss] = struct{}{}
 	srv.conns.Add(1)
 	go srv.serveConn(ss)
 	return true
+}
+
+// bindExpired closes the session when it is still waiting for its bind
+// once BindTimeout has passed.
+func (ss *ServerSession) bindExpired(d time.Duration) {
+	if ss.State() == SessionOpen {
+		ss.s.close(fmt.Errorf("%w: not bound within %v of connecting", ErrIdleTimeout, d))
+	}
+}
+
+// sourceOf returns the IP address of a peer, or the whole address when it
+// has no port.
+func sourceOf(addr net.Addr) string {
+	if addr == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	return host
 }
 
 // serveConn runs the session's read loop, then waits for the session's
@@ -483,6 +568,9 @@ func (srv *Server) serveConn(ss *ServerSession) {
 	defer srv.conns.Done()
 	ss.s.logger().Debug("connection accepted")
 	ss.s.readLoop()
+	if ss.bindTimer != nil {
+		ss.bindTimer.Stop()
+	}
 	ss.s.wait()
 
 	id := ss.SystemID()
@@ -498,12 +586,15 @@ func (srv *Server) serveConn(ss *ServerSession) {
 	srv.mu.Unlock()
 }
 
-// overLimitLocked reports whether a new connection would pass
-// MaxConnections or MaxUnbound, and the name of the limit it would pass.
-func (srv *Server) overLimitLocked() (string, bool) {
+// overLimitLocked reports whether a new connection from source would
+// pass MaxConnections, MaxUnboundPerSource or MaxUnbound, and the name of
+// the limit it would pass.
+func (srv *Server) overLimitLocked(source string) (string, bool) {
 	switch {
 	case srv.MaxConnections > 0 && len(srv.sessions) >= srv.MaxConnections:
 		return "max_connections", true
+	case srv.MaxUnboundPerSource > 0 && srv.perSource[source] >= srv.MaxUnboundPerSource:
+		return "max_unbound_per_source", true
 	case srv.MaxUnbound > 0 && srv.unbound >= srv.MaxUnbound:
 		return "max_unbound", true
 	}
@@ -531,6 +622,9 @@ func (srv *Server) boundLocked(ss *ServerSession) {
 	if ss.unbound {
 		ss.unbound = false
 		srv.unbound--
+		if srv.perSource[ss.source]--; srv.perSource[ss.source] <= 0 {
+			delete(srv.perSource, ss.source)
+		}
 	}
 }
 

@@ -232,6 +232,26 @@ func (s *session) request(ctx context.Context, req PDU, timeout time.Duration, w
 // loop as soon as the response arrives.
 func (s *session) requestThen(ctx context.Context, req PDU, timeout time.Duration, windowed bool,
 	onResponse func(PDU)) (PDU, error) {
+	p, err := s.send(ctx, req, windowed, onResponse)
+	if err != nil {
+		return nil, err
+	}
+	return p.wait(ctx, timeout)
+}
+
+// sentRequest is a request written to the connection whose response has
+// not been collected yet.
+type sentRequest struct {
+	s        *session
+	req      PDU
+	seq      uint32
+	c        *call
+	windowed bool
+}
+
+// send takes a window slot when windowed, registers req and writes it. On
+// success the caller must call wait, which frees the slot.
+func (s *session) send(ctx context.Context, req PDU, windowed bool, onResponse func(PDU)) (*sentRequest, error) {
 	if windowed {
 		if err := s.out.acquire(ctx, s.done); err != nil {
 			if errors.Is(err, errSessionDone) {
@@ -240,12 +260,18 @@ func (s *session) requestThen(ctx context.Context, req PDU, timeout time.Duratio
 			return nil, fmt.Errorf("smpp: %v waiting for a window slot: %w", req.CommandID(), err)
 		}
 		s.windowChanged()
-		defer func() {
-			s.out.release()
-			s.windowChanged()
-		}()
 	}
+	p, err := s.registerAndWrite(ctx, req, windowed, onResponse)
+	if err != nil && windowed {
+		s.out.release()
+		s.windowChanged()
+	}
+	return p, err
+}
 
+// registerAndWrite registers req as waiting for its response and writes
+// it.
+func (s *session) registerAndWrite(ctx context.Context, req PDU, windowed bool, onResponse func(PDU)) (*sentRequest, error) {
 	// A window slot free at once is taken without looking at ctx, and a
 	// request whose caller has given up must not go out.
 	if err := ctx.Err(); err != nil {
@@ -260,11 +286,23 @@ func (s *session) requestThen(ctx context.Context, req PDU, timeout time.Duratio
 		s.unregister(seq)
 		return nil, err
 	}
+	return &sentRequest{s: s, req: req, seq: seq, c: c, windowed: windowed}, nil
+}
 
+// wait waits up to timeout for the response of a sent request, or until
+// ctx ends or the session closes, and frees its window slot.
+func (p *sentRequest) wait(ctx context.Context, timeout time.Duration) (PDU, error) {
+	s, req, seq := p.s, p.req, p.seq
+	if p.windowed {
+		defer func() {
+			s.out.release()
+			s.windowChanged()
+		}()
+	}
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	select {
-	case r := <-c.resp:
+	case r := <-p.c.resp:
 		return checkResponse(req, r)
 	case <-timer.C:
 		s.unregister(seq)
@@ -276,7 +314,7 @@ func (s *session) requestThen(ctx context.Context, req PDU, timeout time.Duratio
 	case <-s.done:
 		// A response that arrived just before the close still counts.
 		select {
-		case r := <-c.resp:
+		case r := <-p.c.resp:
 			return checkResponse(req, r)
 		default:
 		}
@@ -646,15 +684,16 @@ func (s *session) reject(req PDU, status CommandStatus) {
 
 // dispatch hands req to a handler goroutine when the inbound window has a
 // free slot. A peer that sends more requests than the window holds gets
-// ESME_RTHROTTLED for the excess, so the read loop never waits for a
-// handler to finish its work.
+// ESME_RTHROTTLED for the excess, so a slow handler never stops the read
+// loop.
 //
 // Handler goroutines are reused: a goroutine started for one request keeps
 // its grown stack for the next ones, where a new goroutine per request
 // would grow its stack from the minimum each time. A new goroutine starts
 // only when none is idle and fewer than the window are running. Otherwise
-// a slot is free, so one goroutine has released it and is about to take
-// the next request, and the read loop waits for it.
+// a slot is free, so one goroutine has released it and takes the next
+// request once it has written its response, and the read loop waits for
+// that write.
 func (s *session) dispatch(req PDU) {
 	s.mu.Lock()
 	if s.state == SessionUnbinding || s.state == SessionClosed {
@@ -686,8 +725,8 @@ func (s *session) dispatch(req PDU) {
 	select {
 	case s.work <- req:
 	case <-s.done:
-		// The session closed while the request waited, so nothing
-		// can answer it.
+		// The session closed while the request waited, so no
+		// response can go out.
 		s.in.release()
 	}
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, factory Factory) {
 		fn   func(t *testing.T, open Opener)
 	}{
 		{"EnqueuePeekAck", testEnqueuePeekAck},
+		{"AckMany", testAckMany},
 		{"EnqueueSeqPerQueue", testEnqueueSeqPerQueue},
 		{"EnqueueRejectsItemWithoutQueue", testEnqueueRejectsItemWithoutQueue},
 		{"QueuePersistsAcrossReopen", testQueuePersistsAcrossReopen},
@@ -57,6 +58,8 @@ func Run(t *testing.T, factory Factory) {
 		{"UnmatchedReceiptExpires", testUnmatchedReceiptExpires},
 		{"IDMapExpires", testIDMapExpires},
 		{"ExpiryMovesWithRewrite", testExpiryMovesWithRewrite},
+		{"SettledRecordDeletedAfterGrace", testSettledRecordDeletedAfterGrace},
+		{"UnsettledRecordKeptUntilTTL", testUnsettledRecordKeptUntilTTL},
 		{"ConcurrentReceiptsOneRecord", testConcurrentReceiptsOneRecord},
 		{"PartsComplete", testPartsComplete},
 		{"PartsRejectInvalidSegment", testPartsRejectInvalidSegment},

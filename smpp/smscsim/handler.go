@@ -305,7 +305,7 @@ func (sim *Simulator) reassemble(sub *submission) {
 }
 
 func (sim *Simulator) logMessage(m Message, d decision) {
-	ce := sim.log.Check(zap.InfoLevel, "message received")
+	ce := sim.log.Check(zap.DebugLevel, "message received")
 	if ce == nil {
 		return
 	}

@@ -65,7 +65,7 @@ func (sim *Simulator) Inject(ctx context.Context, mo MO) (smpp.CommandStatus, er
 			return status, nil
 		}
 	}
-	sim.log.Info("mo injected", zap.String("system_id", ss.SystemID()),
+	sim.log.Debug("mo injected", zap.String("system_id", ss.SystemID()),
 		zap.String("from", mo.From), zap.String("to", mo.To), zap.Int("parts", len(pdus)))
 	return smpp.StatusOK, nil
 }

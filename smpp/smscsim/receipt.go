@@ -207,7 +207,7 @@ func (sim *Simulator) deliverReceiptOnce(ctx context.Context, r *receipt, from a
 	if err != nil {
 		return err
 	}
-	sim.log.Info("receipt delivered",
+	sim.log.Debug("receipt delivered",
 		zap.String("system_id", r.systemID), zap.String("message_id", r.id),
 		zap.Stringer("state", r.state), zap.String("destination", r.dest.Addr))
 	return nil
