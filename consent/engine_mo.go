@@ -60,6 +60,8 @@ type MOResult struct {
 	Replies []Message
 	// Forward is how to pass the MO on to the business.
 	Forward Forward
+	// Source is the channel the MO arrived on.
+	Source Source
 }
 
 // HandleMO classifies a subscriber's message, applies the consent event it
@@ -72,10 +74,10 @@ type MOResult struct {
 // Giving up on a write that may still commit would report a failure for a
 // change that was made.
 //
-// TODO: a STOP redelivered after its first delivery was applied but not
-// acknowledged (the gateway stopped before it sent the confirmation) finds
-// the number opted out and owes no confirmation, so the subscriber gets
-// none.
+// A confirmation (of an opt-out, opt-in or resume) stays pending in the
+// record until the caller reports it queued with ReplyQueued. Until then
+// the same keyword, redelivered because the caller stopped before it
+// queued the reply, returns the confirmation again.
 func (e *Engine) HandleMO(ctx context.Context, mo MO) (MOResult, error) {
 	to, err := e.normalizeNumber(mo.To)
 	if err != nil {
@@ -90,7 +92,8 @@ func (e *Engine) HandleMO(ctx context.Context, mo MO) (MOResult, error) {
 		return MOResult{}, fmt.Errorf("handle MO to %s: sender: %w", to, err)
 	}
 
-	res := MOResult{Account: acct.ID, From: from, To: to, Match: e.classifier.Classify(mo.Text), Forward: ForwardPlain}
+	res := MOResult{Account: acct.ID, From: from, To: to, Match: e.classifier.Classify(mo.Text),
+		Forward: ForwardPlain, Source: mo.Source}
 	e.stats.countMO(res.Match.Keyword)
 	kind := eventFor(res.Match.Keyword)
 	if kind == 0 {
@@ -177,4 +180,42 @@ func (e *Engine) replyText(acct *Account, tollFree string, kind Reply) string {
 		return ""
 	}
 	return r.Text
+}
+
+// ReplyQueued records that the caller durably queued the confirmation in
+// res, a result of HandleMO, so a redelivery of the same keyword owes no
+// second one. messageIDs identify the queued reply and are kept in the
+// audit entry. For a result without a pending confirmation (no reply, or a
+// HELP reply) it writes nothing and returns nil.
+//
+// A caller that fails here loses nothing but the mark: the next delivery
+// of the same keyword then sends the confirmation once more.
+func (e *Engine) ReplyQueued(ctx context.Context, res MOResult, messageIDs ...string) error {
+	if !res.Effect.Reply.isConfirmation() || len(res.Replies) == 0 {
+		return nil
+	}
+	ev := Event{
+		Kind:       EventReplyQueued,
+		Account:    res.Account,
+		Number:     res.From,
+		TollFree:   res.To,
+		Text:       res.Replies[0].Text,
+		MessageIDs: messageIDs,
+		Source:     res.Source,
+		Reply:      res.Effect.Reply,
+		Time:       e.now(),
+	}
+	applied, err := e.store.Apply(ctx, ev)
+	if err != nil {
+		e.stats.storeErrors.Add(1)
+		return fmt.Errorf("record queued %s reply to %s: %w: %w", ev.Reply, maskNumber(res.From), ErrStoreUnavailable, err)
+	}
+	if ce := e.log.Check(zap.DebugLevel, "consent reply queued"); ce != nil {
+		ce.Write(
+			zap.String("account", res.Account),
+			zap.String("from", maskNumber(res.From)),
+			zap.Stringer("reply", ev.Reply),
+			zap.String("skip", string(applied.Effect.Skip)))
+	}
+	return nil
 }

@@ -20,6 +20,9 @@ type Evidence struct {
 	// Requests counts the opt-in requests since the record was created or
 	// last voided.
 	Requests int `json:"requests"`
+	// PendingReply is the confirmation of the last change while it is not
+	// yet recorded as queued for sending (see EventReplyQueued).
+	PendingReply Reply `json:"pending_reply,omitzero"`
 	// Updated is the time of the last change.
 	Updated time.Time `json:"updated,omitzero"`
 	// Generated is when the evidence was read.
@@ -59,13 +62,14 @@ func (e *Engine) Evidence(ctx context.Context, account, number string) (Evidence
 			continue
 		}
 		ev := Evidence{
-			Account:   account,
-			Number:    n,
-			State:     rec.State,
-			Requests:  int(rec.Requests),
-			Updated:   rec.Updated,
-			Generated: e.now().UTC(),
-			Entries:   entries,
+			Account:      account,
+			Number:       n,
+			State:        rec.State,
+			Requests:     int(rec.Requests),
+			PendingReply: rec.PendingReply,
+			Updated:      rec.Updated,
+			Generated:    e.now().UTC(),
+			Entries:      entries,
 		}
 		if rec.State == StateOptedOut {
 			ev.PriorState = rec.Prior

@@ -81,6 +81,14 @@ type Record struct {
 	// Seq is the number of audit entries written for the pair. Every
 	// applied event increments it, so it orders writes to one pair.
 	Seq uint32
+	// PendingReply is the confirmation the last change owed (ReplyOptOut,
+	// ReplyOptIn or ReplyResume) until an EventReplyQueued reports it
+	// queued, and ReplyNone otherwise. While it is set, a redelivery of the
+	// keyword owes the confirmation again (see Transition).
+	PendingReply Reply
+	// PendingSince is when an event last owed PendingReply. It is the zero
+	// time when no reply is pending.
+	PendingSince time.Time
 	// Source is the channel of the last event that changed the record.
 	Source Source
 	// Updated is the time of the last event that changed the record.
@@ -90,17 +98,25 @@ type Record struct {
 // IsZero reports whether r is the record of a pair with no events at all.
 func (r Record) IsZero() bool { return r.Seq == 0 && r.State == StateNone }
 
-// Record encoding, version 1. Both stores keep records in this form:
+// Record encoding, version 2. The bbolt store keeps records in this form:
 //
-//	byte     version (1)
+//	byte     version (2)
 //	byte     state
 //	byte     prior state
 //	byte     source
 //	byte     request count n (0..MaxRequests)
+//	byte     pending reply
 //	uvarint  seq
 //	varint   updated, Unix nanoseconds (0 for the zero time)
+//	varint   pending since, Unix nanoseconds (0 for the zero time)
 //	n times: uvarint length, toll-free number bytes, uvarint request seq
-const recordVersion = 1
+//
+// Version 1 is the same without the pending reply byte and the pending
+// since time. It is still decoded, as a record with no pending reply.
+const (
+	recordVersion1 = 1
+	recordVersion  = 2
+)
 
 // maxEncodedNumber bounds a stored number. E.164 numbers have at most 15
 // digits plus the leading "+", so 32 bytes leave room.
@@ -117,11 +133,19 @@ func (r Record) AppendBinary(b []byte) ([]byte, error) {
 	if r.Requests > MaxRequests {
 		return b, fmt.Errorf("encode record: %d requests exceeds the maximum of %d", r.Requests, MaxRequests)
 	}
-	b = append(b, recordVersion, byte(r.State), byte(r.Prior), byte(r.Source), r.Requests)
+	if r.PendingReply != ReplyNone && !r.PendingReply.isConfirmation() {
+		return b, fmt.Errorf("encode record: invalid pending reply %s", r.PendingReply)
+	}
+	b = append(b, recordVersion, byte(r.State), byte(r.Prior), byte(r.Source), r.Requests, byte(r.PendingReply))
 	b = binary.AppendUvarint(b, uint64(r.Seq))
 	var nanos int64
 	if !r.Updated.IsZero() {
 		nanos = r.Updated.UnixNano()
+	}
+	b = binary.AppendVarint(b, nanos)
+	nanos = 0
+	if !r.PendingSince.IsZero() {
+		nanos = r.PendingSince.UnixNano()
 	}
 	b = binary.AppendVarint(b, nanos)
 	for i := range int(r.Requests) {
@@ -140,17 +164,30 @@ func (r Record) MarshalBinary() ([]byte, error) {
 	return r.AppendBinary(make([]byte, 0, 64))
 }
 
-// UnmarshalBinary decodes a record written by MarshalBinary. Errors wrap
-// ErrCorruptRecord.
+// UnmarshalBinary decodes a record written by MarshalBinary, in version 2
+// or version 1. Errors wrap ErrCorruptRecord.
 func (r *Record) UnmarshalBinary(b []byte) error {
-	const header = 5
+	if len(b) == 0 {
+		return fmt.Errorf("%w: empty", ErrCorruptRecord)
+	}
+	version, header := b[0], 6
+	switch version {
+	case recordVersion1:
+		header = 5
+	case recordVersion:
+	default:
+		return fmt.Errorf("%w: unknown version %d", ErrCorruptRecord, version)
+	}
 	if len(b) < header {
 		return fmt.Errorf("%w: %d bytes, want at least %d", ErrCorruptRecord, len(b), header)
 	}
-	if b[0] != recordVersion {
-		return fmt.Errorf("%w: unknown version %d", ErrCorruptRecord, b[0])
-	}
 	out := Record{State: State(b[1]), Prior: State(b[2]), Source: Source(b[3]), Requests: b[4]}
+	if version == recordVersion {
+		out.PendingReply = Reply(b[5])
+		if out.PendingReply != ReplyNone && !out.PendingReply.isConfirmation() {
+			return fmt.Errorf("%w: invalid pending reply %d", ErrCorruptRecord, b[5])
+		}
+	}
 	if out.State >= stateCount || out.Prior >= stateCount || out.Source >= sourceCount {
 		return fmt.Errorf("%w: invalid state, prior state or source", ErrCorruptRecord)
 	}
@@ -173,6 +210,16 @@ func (r *Record) UnmarshalBinary(b []byte) error {
 		out.Updated = time.Unix(0, nanos).UTC()
 	}
 	b = b[n:]
+	if version == recordVersion {
+		nanos, n := binary.Varint(b)
+		if n <= 0 {
+			return fmt.Errorf("%w: bad pending reply time", ErrCorruptRecord)
+		}
+		if nanos != 0 {
+			out.PendingSince = time.Unix(0, nanos).UTC()
+		}
+		b = b[n:]
+	}
 
 	for i := range int(out.Requests) {
 		size, n := binary.Uvarint(b)

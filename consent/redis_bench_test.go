@@ -118,12 +118,20 @@ func ukMobileNumbers(rng *rand.Rand, count int) []string {
 // TestRedisMemoryPerRecord loads a million records per case and reports
 // the Redis memory each costs, from used_memory before and after. It runs
 // only with OPTGATE_REDIS_MEMORY=1 because it loads eight million records
-// and takes minutes.
+// and takes minutes. OPTGATE_REDIS_MEMORY_RECORDS sets another count per
+// case, such as 10000000 to check that the cost per record stays flat.
 func TestRedisMemoryPerRecord(t *testing.T) {
 	if os.Getenv("OPTGATE_REDIS_MEMORY") != "1" {
 		t.Skip("set OPTGATE_REDIS_MEMORY=1 to measure Redis memory per record")
 	}
-	const count = 1_000_000
+	count := 1_000_000
+	if v := os.Getenv("OPTGATE_REDIS_MEMORY_RECORDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1000 {
+			t.Fatalf("OPTGATE_REDIS_MEMORY_RECORDS is %q; want a whole number of at least 1000", v)
+		}
+		count = n
+	}
 	const budget = 32.0
 	rng := rand.New(rand.NewPCG(3, 4))
 	sparse := sparseNumbers(rng, count)
@@ -165,7 +173,7 @@ func TestRedisMemoryPerRecord(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			loadTime := time.Since(start)
-			perRecord := float64(usedMemory(t, s)-before) / count
+			perRecord := float64(usedMemory(t, s)-before) / float64(count)
 			buckets, _ := s.cachedBuckets("acct-1")
 			converted := convertedBuckets(t, s, "acct-1", buckets)
 			encoded, _ := appendRedisRecord(nil, rec)

@@ -26,7 +26,15 @@ import (
 //
 // Updated keeps whole seconds only; the audit entry of the same event keeps
 // the exact time.
-const redisRecordFormat = 1
+//
+// Format 2 is format 1 with two more fields after the flags byte: a byte
+// with the record's pending reply, and a varint with its pending since
+// time in whole seconds since redisEpoch. It is written only for a record
+// with a pending reply, so other records keep their format 1 size.
+const (
+	redisRecordFormat        = 1
+	redisRecordFormatPending = 2
+)
 
 // redisEpoch is the Unix time of 2028-01-01 00:00:00 UTC. Update times are
 // stored as signed offsets from it, so times from late 2023 to early 2032
@@ -60,9 +68,9 @@ const (
 	// maxCompactRedisRecord is the size of the longest record whose
 	// requests came from US/CA toll-free numbers, and maxRedisRecordBytes
 	// the size of the longest record of all.
-	maxCompactRedisRecord = 2 + binary.MaxVarintLen32 + maxRedisTimeBytes +
+	maxCompactRedisRecord = 3 + binary.MaxVarintLen32 + 2*maxRedisTimeBytes +
 		MaxRequests*(maxTollFreeBytes+binary.MaxVarintLen32)
-	maxRedisRecordBytes = 2 + binary.MaxVarintLen32 + maxRedisTimeBytes +
+	maxRedisRecordBytes = 3 + binary.MaxVarintLen32 + 2*maxRedisTimeBytes +
 		MaxRequests*(1+maxEncodedNumber+binary.MaxVarintLen32)
 )
 
@@ -82,9 +90,26 @@ func appendRedisRecord(b []byte, r Record) ([]byte, error) {
 		}
 	}
 
+	var pendingOffset int64
+	if r.PendingReply != ReplyNone {
+		if !r.PendingReply.isConfirmation() {
+			return b, fmt.Errorf("encode record: invalid pending reply %s", r.PendingReply)
+		}
+		if r.PendingSince.IsZero() {
+			return b, fmt.Errorf("encode record: pending reply %s has no time", r.PendingReply)
+		}
+		pendingOffset = r.PendingSince.Unix() - redisEpoch
+		if pendingOffset > maxRedisEpochOffset || pendingOffset < -maxRedisEpochOffset {
+			return b, fmt.Errorf("encode record: pending reply time %s is out of range", r.PendingSince)
+		}
+	}
+
 	var codes [MaxRequests]int
 	var offset int64
 	flags := byte(r.Source) | redisRecordFormat<<redisFormatShift
+	if r.PendingReply != ReplyNone {
+		flags = byte(r.Source) | redisRecordFormatPending<<redisFormatShift
+	}
 	if !r.Updated.IsZero() {
 		flags |= redisFlagTime
 		offset = r.Updated.Unix() - redisEpoch
@@ -105,6 +130,10 @@ func appendRedisRecord(b []byte, r Record) ([]byte, error) {
 	}
 
 	b = append(b, byte(r.State)|byte(r.Prior)<<redisPriorShift|r.Requests<<redisRequestsShift, flags)
+	if r.PendingReply != ReplyNone {
+		b = append(b, byte(r.PendingReply))
+		b = binary.AppendVarint(b, pendingOffset)
+	}
 	b = binary.AppendUvarint(b, uint64(r.Seq))
 	if flags&redisFlagTime != 0 {
 		b = binary.AppendVarint(b, offset)
@@ -128,14 +157,32 @@ func decodeRedisRecord(b []byte) (Record, error) {
 		return Record{}, fmt.Errorf("%w: %d bytes, want at least 3", ErrCorruptRecord, len(b))
 	}
 	head, flags := b[0], b[1]
-	if format := flags >> redisFormatShift; format != redisRecordFormat {
+	var pending Reply
+	var pendingSince time.Time
+	switch format := flags >> redisFormatShift; format {
+	case redisRecordFormat:
+		b = b[2:]
+	case redisRecordFormatPending:
+		pending = Reply(b[2])
+		if !pending.isConfirmation() {
+			return Record{}, fmt.Errorf("%w: invalid pending reply %d", ErrCorruptRecord, b[2])
+		}
+		offset, n := binary.Varint(b[3:])
+		if n <= 0 || offset > maxRedisEpochOffset || offset < -maxRedisEpochOffset {
+			return Record{}, fmt.Errorf("%w: bad pending reply time", ErrCorruptRecord)
+		}
+		pendingSince = time.Unix(redisEpoch+offset, 0).UTC()
+		b = b[3+n:]
+	default:
 		return Record{}, fmt.Errorf("%w: unknown Redis record format %d", ErrCorruptRecord, format)
 	}
 	r := Record{
-		State:    State(head & redisStateMask),
-		Prior:    State(head >> redisPriorShift & redisStateMask),
-		Requests: head >> redisRequestsShift,
-		Source:   Source(flags & redisSourceMask),
+		PendingReply: pending,
+		PendingSince: pendingSince,
+		State:        State(head & redisStateMask),
+		Prior:        State(head >> redisPriorShift & redisStateMask),
+		Requests:     head >> redisRequestsShift,
+		Source:       Source(flags & redisSourceMask),
 	}
 	if r.State >= stateCount || r.Prior >= stateCount || r.Source >= sourceCount {
 		return Record{}, fmt.Errorf("%w: invalid state, prior state or source", ErrCorruptRecord)
@@ -146,7 +193,6 @@ func decodeRedisRecord(b []byte) (Record, error) {
 	if r.Requests < 2 && flags&redisFlagRaw2 != 0 || r.Requests < 1 && flags&redisFlagRaw1 != 0 {
 		return Record{}, fmt.Errorf("%w: flags name a request the record does not count", ErrCorruptRecord)
 	}
-	b = b[2:]
 
 	seq, n := binary.Uvarint(b)
 	if n <= 0 || seq > 1<<32-1 {

@@ -19,10 +19,14 @@ const (
 	EventHelp                         // the number sent HELP or INFO
 	EventVoid                         // the number was reported reassigned or disconnected
 	EventImport                       // an operator imported a consent state
+	// EventReplyQueued records that the gateway durably queued the
+	// confirmation an earlier event owed, so a redelivered keyword owes none.
+	EventReplyQueued
 	eventKindEnd
 )
 
-var eventKindNames = [eventKindEnd]string{"", "request", "yes", "stop", "resume", "help", "void", "import"}
+var eventKindNames = [eventKindEnd]string{"", "request", "yes", "stop", "resume", "help", "void", "import",
+	"reply_queued"}
 
 // String returns the event kind's stable name, used in audit entries.
 func (k EventKind) String() string {
@@ -123,7 +127,10 @@ type Event struct {
 	// Import is the imported state of an EventImport: StateOptedIn,
 	// StateOptedOut or StateVoided.
 	Import State
-	Time   time.Time
+	// Reply is the confirmation an EventReplyQueued reports as queued:
+	// ReplyOptOut, ReplyOptIn or ReplyResume.
+	Reply Reply
+	Time  time.Time
 }
 
 // Validate checks the fields every store relies on. The kind must be known
@@ -149,6 +156,9 @@ func (ev Event) Validate() error {
 		default:
 			return fmt.Errorf("invalid imported state %s (want opted_in, opted_out or voided)", ev.Import)
 		}
+	}
+	if ev.Kind == EventReplyQueued && !ev.Reply.isConfirmation() {
+		return fmt.Errorf("invalid queued reply %s (want opt_out, opt_in or resume)", ev.Reply)
 	}
 	if len(ev.TollFree) > maxEncodedNumber {
 		return fmt.Errorf("toll-free number %q is too long", ev.TollFree)
@@ -199,17 +209,19 @@ type Outcome uint8
 
 // Outcomes.
 const (
-	OutcomeNone      Outcome = iota // nothing changed (see Effect.Skip)
-	OutcomeRequested                // an opt-in request was recorded and may be sent
-	OutcomeOptedIn                  // the number opted in
-	OutcomeOptedOut                 // the number opted out
-	OutcomeResumed                  // the state before the opt-out was restored
-	OutcomeHelp                     // a HELP reply is owed and the state is unchanged
-	OutcomeVoided                   // consent was voided
+	OutcomeNone        Outcome = iota // nothing changed (see Effect.Skip)
+	OutcomeRequested                  // an opt-in request was recorded and may be sent
+	OutcomeOptedIn                    // the number opted in
+	OutcomeOptedOut                   // the number opted out
+	OutcomeResumed                    // the state before the opt-out was restored
+	OutcomeHelp                       // a HELP reply is owed and the state is unchanged
+	OutcomeVoided                     // consent was voided
+	OutcomeReplyQueued                // the owed confirmation was queued and is owed no more
 	outcomeEnd
 )
 
-var outcomeNames = [outcomeEnd]string{"none", "requested", "opted_in", "opted_out", "resumed", "help", "voided"}
+var outcomeNames = [outcomeEnd]string{"none", "requested", "opted_in", "opted_out", "resumed", "help", "voided",
+	"reply_queued"}
 
 // String returns the outcome's stable name, used in audit entries.
 func (o Outcome) String() string {
@@ -248,6 +260,7 @@ const (
 	SkipNotOptedOut     Skip = "not_opted_out"     // UNSTOP or START for a number that is not opted out
 	SkipAlreadyVoided   Skip = "already_voided"    // a void for a number already voided
 	SkipNoRecord        Skip = "no_record"         // an imported void for a number no account has a record of
+	SkipReplyNotPending Skip = "reply_not_pending" // a queued reply that is not the pending confirmation
 )
 
 // Reply is the kind of reply a transition owes the subscriber.
@@ -308,6 +321,12 @@ type Effect struct {
 // OwesReply reports whether the event owes the subscriber a reply.
 func (e Effect) OwesReply() bool { return e.Reply != ReplyNone }
 
+// isConfirmation reports whether r confirms a change of consent state.
+// Only these replies stay pending in a record until reported queued.
+func (r Reply) isConfirmation() bool {
+	return r == ReplyOptOut || r == ReplyOptIn || r == ReplyResume
+}
+
 // Transition applies ev to r and returns the new record and the effect. It
 // holds every consent rule and is pure: stores call it inside their atomic
 // write, and the engine never changes a record any other way.
@@ -315,6 +334,15 @@ func (e Effect) OwesReply() bool { return e.Reply != ReplyNone }
 // The returned record always has Seq one higher than r, because every
 // event is written to the audit trail, including events that change
 // nothing.
+//
+// A change that owes a confirmation leaves it pending in the record until
+// an EventReplyQueued for it. While it is pending, the same keyword changes
+// nothing but owes the confirmation again once PendingReplyRetry has
+// passed since an event last owed it. Such a repeat is a carrier's
+// redelivery after optgate stopped between the store write and the queue
+// write. A repeat within PendingReplyRetry owes nothing, because the first
+// delivery may still be queueing its reply, and no repeat owes anything
+// once the confirmation is queued.
 func Transition(r Record, ev Event) (Record, Effect) {
 	out := r
 	out.Seq = r.Seq + 1
@@ -325,21 +353,64 @@ func Transition(r Record, ev Event) (Record, Effect) {
 	case EventYes:
 		eff = applyYes(&out, ev)
 	case EventStop:
-		eff = applyOptOut(&out, ReplyOptOut)
+		eff = applyOptOut(&out, ReplyOptOut, ev.Time)
 	case EventResume:
-		eff = applyResume(&out)
+		eff = applyResume(&out, ev.Time)
 	case EventHelp:
 		eff = Effect{Outcome: OutcomeHelp, Reply: ReplyHelp}
 	case EventVoid:
 		eff = applyVoid(&out)
 	case EventImport:
 		eff = applyImport(&out, ev)
+	case EventReplyQueued:
+		eff = applyReplyQueued(&out, ev)
 	}
 	if eff.Changed {
 		out.Updated = ev.Time
 		out.Source = ev.Source
+		// A change replaces any confirmation still pending: the subscriber
+		// gets the one for the current state only.
+		out.PendingReply, out.PendingSince = ReplyNone, time.Time{}
+		if eff.Reply.isConfirmation() {
+			out.PendingReply, out.PendingSince = eff.Reply, ev.Time
+		}
 	}
 	return out, eff
+}
+
+// PendingReplyRetry is how long after an event owed a confirmation that a
+// repeat of its keyword owes the confirmation again, while it is still
+// pending. It is meant to exceed the time a live MO takes from the consent
+// write to the queue write, so duplicates of one keyword that arrive
+// together get one confirmation. That time is an estimate: two store calls,
+// each well under a second on a healthy store, and the Redis store's
+// default timeout per call is 2 s.
+//
+// NOTE: a carrier that redelivers sooner than this after a crash leaves
+// the subscriber without a confirmation.
+const PendingReplyRetry = 10 * time.Second
+
+// resendPending returns the effect of a keyword that finds the record
+// already in the state it asks for. It owes the confirmation again when
+// that confirmation is still pending and PendingReplyRetry has passed, and
+// then restarts the wait so that duplicates of this delivery owe none.
+func resendPending(r *Record, skip Skip, reply Reply, now time.Time) Effect {
+	if reply == ReplyNone || r.PendingReply != reply || now.Before(r.PendingSince.Add(PendingReplyRetry)) {
+		return Effect{Skip: skip}
+	}
+	r.PendingSince = now
+	return Effect{Skip: skip, Reply: reply}
+}
+
+// applyReplyQueued clears the pending confirmation when it is the one
+// queued. A confirmation already cleared, or replaced by a later change,
+// is skipped.
+func applyReplyQueued(r *Record, ev Event) Effect {
+	if r.PendingReply == ReplyNone || r.PendingReply != ev.Reply {
+		return Effect{Skip: SkipReplyNotPending}
+	}
+	r.PendingReply, r.PendingSince = ReplyNone, time.Time{}
+	return Effect{Outcome: OutcomeReplyQueued}
 }
 
 // applyRequest records an opt-in request unless the number opted out, is
@@ -370,7 +441,7 @@ func applyYes(r *Record, ev Event) Effect {
 	case r.State == StateOptedOut:
 		return Effect{Skip: SkipOptedOut}
 	case r.State == StateOptedIn:
-		return Effect{Skip: SkipAlreadyOptedIn}
+		return resendPending(r, SkipAlreadyOptedIn, ReplyOptIn, ev.Time)
 	case r.Requests == 0:
 		return Effect{Skip: SkipNoRequest}
 	}
@@ -385,11 +456,11 @@ func applyYes(r *Record, ev Event) Effect {
 }
 
 // applyOptOut opts the number out from any state, remembering the state to
-// restore on UNSTOP. A number already opted out changes nothing and gets no
-// second confirmation.
-func applyOptOut(r *Record, reply Reply) Effect {
+// restore on UNSTOP. A number already opted out changes nothing, and gets
+// the confirmation again only while it is pending (see Transition).
+func applyOptOut(r *Record, reply Reply, now time.Time) Effect {
 	if r.State == StateOptedOut {
-		return Effect{Skip: SkipAlreadyOptedOut}
+		return resendPending(r, SkipAlreadyOptedOut, reply, now)
 	}
 	r.Prior = r.State
 	r.State = StateOptedOut
@@ -398,9 +469,9 @@ func applyOptOut(r *Record, reply Reply) Effect {
 
 // applyResume restores the state before the opt-out: opted in if the number
 // was opted in, otherwise the earlier state without opt-in.
-func applyResume(r *Record) Effect {
+func applyResume(r *Record, now time.Time) Effect {
 	if r.State != StateOptedOut {
-		return Effect{Skip: SkipNotOptedOut}
+		return resendPending(r, SkipNotOptedOut, ReplyResume, now)
 	}
 	r.State = r.Prior
 	r.Prior = StateNone
@@ -438,7 +509,7 @@ func applyImport(r *Record, ev Event) Effect {
 		r.Prior = StateNone
 		return Effect{Outcome: OutcomeOptedIn, Changed: true}
 	case StateOptedOut:
-		return applyOptOut(r, ReplyNone)
+		return applyOptOut(r, ReplyNone, ev.Time)
 	case StateVoided:
 		return applyVoid(r)
 	}

@@ -251,19 +251,22 @@ func decodeParts(a smpp.Assembled, opts smpp.TextOptions) moText {
 }
 
 // accept applies the consent keyword of a whole MO and stores, in one
-// step, the MO for the business and the engine's replies.
+// step, the MO for the business and the engine's replies. Once they are
+// stored, it marks the confirmation as queued in the consent record, so a
+// redelivery of the keyword gets no second one.
 func (s *MOService) accept(ctx context.Context, carrier, account, from, to string, msg moText) smpp.CommandStatus {
 	now := s.cfg.Now()
 	item := &MOItem{
 		ID: NewMessageID(), Carrier: carrier, From: from, To: to, Text: msg.text,
 		Segments: msg.segments, Received: now,
 	}
-	var replies []consent.Message
+	var res consent.MOResult
 	if msg.undecodable {
 		item.Undecodable, item.DataCoding, item.Data = true, msg.coding, msg.data
 	} else {
 		start := s.cfg.Now()
-		res, err := s.cfg.Engine.HandleMO(ctx, consent.MO{
+		var err error
+		res, err = s.cfg.Engine.HandleMO(ctx, consent.MO{
 			From: from, To: to, Text: msg.text, MessageIDs: []string{item.ID}, Source: consent.SourceSMPP,
 		})
 		s.cfg.Metrics.consentDecision(dirMO, s.cfg.Now().Sub(start))
@@ -277,8 +280,8 @@ func (s *MOService) accept(ctx context.Context, carrier, account, from, to strin
 			item.Outcome = res.Effect.Outcome.String()
 			item.FreeText = res.Match.FreeText
 		}
-		replies = res.Replies
 	}
+	replies := res.Replies
 
 	items := []Item{{Queue: account, Kind: KindMO, Enqueued: now, MO: item}}
 	for _, r := range replies {
@@ -287,9 +290,9 @@ func (s *MOService) accept(ctx context.Context, carrier, account, from, to strin
 		}})
 	}
 	if _, err := s.cfg.Store.Enqueue(ctx, items, msg.finished...); err != nil {
-		// NOTE: the consent change is durable but the MO is not queued. The
-		// carrier redelivers; the engine applies the keyword again, which
-		// changes nothing, so a reply owed the first time is not sent.
+		// The consent change is durable but the MO is not queued. The
+		// confirmation was never marked queued, so a redelivery at least
+		// consent.PendingReplyRetry later gets it.
 		s.cfg.Metrics.message(dirMO, outcomeFailed, CodeInternal)
 		s.log.Error("mo not queued, asking the carrier to redeliver",
 			zap.String("carrier", carrier),
@@ -298,12 +301,29 @@ func (s *MOService) accept(ctx context.Context, carrier, account, from, to strin
 		return DeliverTemporaryFailure
 	}
 	notifyQueues(s.cfg.Notify, items)
+	s.markReplyQueued(ctx, carrier, res, item.ID)
 	s.cfg.Metrics.message(dirMO, outcomeAccepted, "")
 	if ce := s.log.Check(zap.DebugLevel, "mo accepted"); ce != nil {
 		ce.Write(zap.String("mo_id", item.ID), zap.String("account", account),
 			zap.String("from", s.mask(from)), zap.String("keyword", item.Keyword), zap.Int("replies", len(replies)))
 	}
 	return DeliverOK
+}
+
+// markReplyQueued records in the consent record that the confirmation in
+// res is queued, naming the MO whose reply it is. A failure is logged and
+// counted in the engine's store errors but does not fail the MO, which is
+// already queued: its only cost is that a later redelivery of the same
+// keyword sends the confirmation once more.
+func (s *MOService) markReplyQueued(ctx context.Context, carrier string, res consent.MOResult, moID string) {
+	err := s.cfg.Engine.ReplyQueued(ctx, res, moID)
+	if err != nil {
+		s.log.Error("queued consent reply not marked in the consent record, a redelivered keyword would get it again",
+			zap.String("carrier", carrier),
+			zap.String("account", res.Account),
+			zap.String("mo_id", moID),
+			zap.Error(err))
+	}
 }
 
 // rejectMO maps a HandleMO error to the deliver_sm_resp status.

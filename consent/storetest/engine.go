@@ -99,6 +99,10 @@ type pairModel struct {
 	senders  []string // toll-free numbers of the requests sent
 	log      []logEntry
 	optedOut bool // inside an opt-out episode, for the confirmation check
+	// pending is the confirmation not yet reported queued, and
+	// pendingSince when an MO last owed it.
+	pending      consent.Reply
+	pendingSince time.Time
 }
 
 // logEntry is one raw input with its observed result, for the invariant
@@ -107,6 +111,7 @@ type logEntry struct {
 	kind     consent.EventKind // 0 for an ordinary MO or an MT
 	tollFree string
 	ok       bool // request sent, or reply received
+	queued   bool // the reply was reported queued
 }
 
 type engineMachine struct {
@@ -126,7 +131,7 @@ func (m *engineMachine) pick(t *rapid.T) (string, *pairModel) {
 func (m *engineMachine) request(t *rapid.T) {
 	n, pm := m.pick(t)
 	tf := rapid.SampledFrom([]string{"", TollFree, OtherTF}).Draw(t, "sender")
-	m.clock.Advance(time.Minute)
+	m.advance(t)
 	res, err := m.e.RequestOptIn(context.Background(), consent.OptInRequest{
 		Account: m.account, TollFree: tf, To: n, Source: consent.SourceHTTP,
 	})
@@ -157,6 +162,7 @@ func (m *engineMachine) request(t *rapid.T) {
 		t.Fatalf("request result %+v, want from %s to %s sequence %d", res, tf, n, len(pm.senders)+1)
 	}
 	pm.senders = append(pm.senders, tf)
+	pm.pending = consent.ReplyNone // a recorded request is a change
 	if pm.state == consent.StateNone {
 		pm.state = consent.StateRequested
 	}
@@ -167,7 +173,7 @@ func (m *engineMachine) mo(t *rapid.T) {
 	n, pm := m.pick(t)
 	tf := rapid.SampledFrom([]string{TollFree, OtherTF}).Draw(t, "to")
 	mo := rapid.SampledFrom(moTexts).Draw(t, "text")
-	m.clock.Advance(time.Minute)
+	m.advance(t)
 	res, err := m.e.HandleMO(context.Background(), consent.MO{
 		From: n, To: tf, Text: mo.text, MessageIDs: []string{"mo-1"}, Source: consent.SourceSMPP,
 	})
@@ -185,32 +191,71 @@ func (m *engineMachine) mo(t *rapid.T) {
 	if gotReply && (res.Replies[0].From != tf || res.Replies[0].To != n || res.Replies[0].Text == "") {
 		t.Fatalf("reply %+v, want a text from %s to %s", res.Replies[0], tf, n)
 	}
-	pm.log = append(pm.log, logEntry{kind: mo.kind, tollFree: tf, ok: gotReply})
+
+	// The gateway reports the reply queued, unless it stops first.
+	queued := gotReply && rapid.Bool().Draw(t, "reply queued")
+	if queued {
+		if err := m.e.ReplyQueued(context.Background(), res, "reply-1"); err != nil {
+			t.Fatalf("reply queued for MO %q from %s: %v", mo.text, n, err)
+		}
+		if res.Effect.Reply != consent.ReplyHelp {
+			pm.pending = consent.ReplyNone
+		}
+	}
+	pm.log = append(pm.log, logEntry{kind: mo.kind, tollFree: tf, ok: gotReply, queued: queued})
+}
+
+// advance moves the clock by a minute or, to send repeats while an earlier
+// confirmation may still be queueing, by a second.
+func (m *engineMachine) advance(t *rapid.T) {
+	m.clock.Advance(rapid.SampledFrom([]time.Duration{time.Second, time.Minute}).Draw(t, "advance"))
+}
+
+// resend reports whether a keyword that finds the number already in the
+// state it requests owes the pending confirmation again.
+func (m *engineMachine) resend(pm *pairModel, reply consent.Reply) bool {
+	now := m.clock.Now()
+	if pm.pending != reply || now.Sub(pm.pendingSince) < consent.PendingReplyRetry {
+		return false
+	}
+	pm.pendingSince = now
+	return true
+}
+
+// change records a change of state that owes reply.
+func (m *engineMachine) change(pm *pairModel, reply consent.Reply) bool {
+	pm.pending, pm.pendingSince = reply, m.clock.Now()
+	return true
 }
 
 // step applies an MO to the model and reports whether it owes a reply.
 func (m *engineMachine) step(pm *pairModel, kind consent.EventKind, tf string) bool {
 	switch kind {
 	case consent.EventYes:
-		if pm.state == consent.StateOptedOut || pm.state == consent.StateOptedIn {
+		if pm.state == consent.StateOptedOut {
 			return false
+		}
+		if pm.state == consent.StateOptedIn {
+			return m.resend(pm, consent.ReplyOptIn)
 		}
 		for _, s := range pm.senders {
 			if s == tf {
 				pm.state = consent.StateOptedIn
-				return true
+				return m.change(pm, consent.ReplyOptIn)
 			}
 		}
 	case consent.EventStop:
-		if pm.state != consent.StateOptedOut {
-			pm.prior, pm.state = pm.state, consent.StateOptedOut
-			return true
-		}
-	case consent.EventResume:
 		if pm.state == consent.StateOptedOut {
-			pm.state, pm.prior = pm.prior, consent.StateNone
-			return true
+			return m.resend(pm, consent.ReplyOptOut)
 		}
+		pm.prior, pm.state = pm.state, consent.StateOptedOut
+		return m.change(pm, consent.ReplyOptOut)
+	case consent.EventResume:
+		if pm.state != consent.StateOptedOut {
+			return m.resend(pm, consent.ReplyResume)
+		}
+		pm.state, pm.prior = pm.prior, consent.StateNone
+		return m.change(pm, consent.ReplyResume)
 	case consent.EventHelp:
 		return true
 	}
@@ -275,7 +320,7 @@ func checkAllowedInvariant(t *rapid.T, number string, log []logEntry) {
 func (m *engineMachine) check(t *rapid.T) {
 	for _, n := range m.numbers {
 		pm := m.models[n]
-		sent, optedOut := 0, false
+		sent, optedOut, confirmed := 0, false, false
 		for _, e := range pm.log {
 			switch e.kind {
 			case consent.EventRequest:
@@ -283,15 +328,17 @@ func (m *engineMachine) check(t *rapid.T) {
 					sent++
 				}
 			case consent.EventStop:
-				// Exactly one confirmation per opt-out: the first STOP of an
-				// episode gets one, later STOPs none.
-				if e.ok == optedOut {
-					t.Fatalf("%s: STOP reply=%v while opted out=%v", n, e.ok, optedOut)
+				// The first STOP of an opt-out episode gets a confirmation.
+				// A later STOP gets one only while no confirmation of the
+				// episode was reported queued, so the subscriber gets at
+				// most one after that.
+				if !optedOut && !e.ok || optedOut && confirmed && e.ok {
+					t.Fatalf("%s: STOP reply=%v while opted out=%v and confirmed=%v", n, e.ok, optedOut, confirmed)
 				}
-				optedOut = true
+				optedOut, confirmed = true, confirmed || e.queued
 			case consent.EventResume:
 				if e.ok {
-					optedOut = false
+					optedOut, confirmed = false, false
 				}
 			}
 		}
@@ -305,6 +352,9 @@ func (m *engineMachine) check(t *rapid.T) {
 		if r.State != pm.state || int(r.Requests) != len(pm.senders) {
 			t.Fatalf("%s: record state %s with %d requests, model %s with %d", n, r.State, r.Requests,
 				pm.state, len(pm.senders))
+		}
+		if r.PendingReply != pm.pending {
+			t.Fatalf("%s: record pending reply %s, model %s", n, r.PendingReply, pm.pending)
 		}
 	}
 }

@@ -83,10 +83,14 @@ func testStopUnstopCyclesConfirmEach(t *testing.T, s consent.Store) {
 	sc.request(TollFree)
 	sc.yes(TollFree)
 	for cycle := range 3 {
-		wantReply(t, sc.stop(), consent.ReplyOptOut)
+		a := sc.stop()
+		wantReply(t, a, consent.ReplyOptOut)
+		sc.replyQueued(a)
 		wantReply(t, sc.stop(), consent.ReplyNone)
 		wantReason(t, sc.record(), consent.ReasonOptedOut)
-		wantReply(t, sc.unstop(), consent.ReplyResume)
+		a = sc.unstop()
+		wantReply(t, a, consent.ReplyResume)
+		sc.replyQueued(a)
 		wantReply(t, sc.unstop(), consent.ReplyNone)
 		if r := sc.record(); r.State != consent.StateOptedIn {
 			t.Errorf("cycle %d: state after UNSTOP = %s, want opted_in", cycle, r.State)

@@ -54,6 +54,11 @@ func Run(t *testing.T, open Opener) {
 			tc.run(t, open(t))
 		})
 	}
+	for _, tc := range pendingReplyCases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.run(t, open(t))
+		})
+	}
 }
 
 var cases = []struct {
@@ -157,6 +162,20 @@ func (sc *script) help() consent.Applied {
 	return sc.apply(sc.event(consent.EventHelp, TollFree, "HELP"))
 }
 
+// replyQueued reports the confirmation a owes as queued, as the gateway
+// does once the reply is stored, and fails the test unless it was the
+// pending one.
+func (sc *script) replyQueued(a consent.Applied) consent.Applied {
+	sc.t.Helper()
+	ev := sc.event(consent.EventReplyQueued, TollFree, a.Entry.ReplyText)
+	ev.Reply = a.Effect.Reply
+	q := sc.apply(ev)
+	if q.Effect.Outcome != consent.OutcomeReplyQueued {
+		sc.t.Fatalf("%s reply queued: effect %+v, want outcome reply_queued", a.Effect.Reply, q.Effect)
+	}
+	return q
+}
+
 func (sc *script) record() consent.Record {
 	sc.t.Helper()
 	return get(sc.t, sc.s, sc.account, sc.number)
@@ -243,6 +262,7 @@ func testRequestThenYesOptsIn(t *testing.T, s consent.Store) {
 	}
 	wantReply(t, a, consent.ReplyOptIn)
 	wantReason(t, sc.record(), consent.ReasonNone)
+	sc.replyQueued(a)
 	a = sc.yes(TollFree)
 	wantSkip(t, a, consent.SkipAlreadyOptedIn)
 	wantReply(t, a, consent.ReplyNone)
@@ -363,8 +383,9 @@ func testOneConfirmationPerOptOut(t *testing.T, s consent.Store) {
 	sc.yes(TollFree)
 	confirmations := 0
 	for range 3 {
-		if sc.stop().Effect.Reply == consent.ReplyOptOut {
+		if a := sc.stop(); a.Effect.Reply == consent.ReplyOptOut {
 			confirmations++
+			sc.replyQueued(a)
 		}
 	}
 	if confirmations != 1 {
@@ -770,6 +791,10 @@ func testInvalidEventRejected(t *testing.T, s consent.Store) {
 		"bad import":                func(ev *consent.Event) { ev.Kind = consent.EventImport; ev.Import = consent.StateRequested },
 		"request without toll-free": func(ev *consent.Event) { ev.Kind = consent.EventRequest },
 		"YES without toll-free":     func(ev *consent.Event) { ev.Kind = consent.EventYes },
+		"queued reply of no kind":   func(ev *consent.Event) { ev.Kind = consent.EventReplyQueued },
+		"queued HELP reply": func(ev *consent.Event) {
+			ev.Kind, ev.Reply = consent.EventReplyQueued, consent.ReplyHelp
+		},
 	}
 	for name, mutate := range bad {
 		ev := good
