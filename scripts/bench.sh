@@ -508,6 +508,28 @@ else
   skipped+=("consent benchmarks: go test failed: $(tail -n 3 "$work/consent.txt" | tr -s '\t\n' '  ')")
 fi
 
+# Redis memory per consent record: one common record (opted in after one
+# request, sparse US numbers) loaded at each count, used_memory before and
+# after. The test starts its own redis-server.
+memory_counts=(1000000 10000000)
+[[ $quick == 1 ]] && memory_counts=(100000)
+memory_rows=()
+for n in "${memory_counts[@]}"; do
+  memory_cmd=(go test ./consent -run '^TestRedisMemoryPerRecord$/^sparse_US$/^opted_in,_one_request$' -v -count 1 -timeout 20m)
+  note_command OPTGATE_REDIS_MEMORY=1 OPTGATE_REDIS_MEMORY_RECORDS=$n "${memory_cmd[@]}"
+  log "redis memory per record, $n records"
+  if OPTGATE_REDIS_MEMORY=1 OPTGATE_REDIS_MEMORY_RECORDS=$n "${memory_cmd[@]}" >"$work/memory-$n.txt" 2>&1; then
+    per=$(grep -o '[0-9.]* bytes per record ([^)]*)' "$work/memory-$n.txt" | head -n 1)
+    if [[ -n $per ]]; then
+      memory_rows+=("| $n | ${per%% bytes per record*} | ${per#* bytes per record } |")
+    else
+      skipped+=("redis memory, $n records: no result line in the test output")
+    fi
+  else
+    skipped+=("redis memory, $n records: go test failed: $(tail -n 3 "$work/memory-$n.txt" | tr -s '\t\n' '  ')")
+  fi
+done
+
 # The report.
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 [[ -n $(git status --porcelain 2>/dev/null) ]] && commit+=" with uncommitted changes"
@@ -583,6 +605,17 @@ report=$(
     echo "| benchmark | ns/op | other metrics |"
     echo "|---|---:|---|"
     echo "$consent_table"
+  fi
+  if ((${#memory_rows[@]})); then
+    echo
+    echo "## Redis memory per consent record"
+    echo
+    echo "Records opted in after one request, sparse US numbers, Redis used_memory before and"
+    echo "after loading them with the store's settings. Target: at most 32 bytes per record."
+    echo
+    echo "| records | bytes per record | details |"
+    echo "|---:|---:|---|"
+    printf '%s\n' "${memory_rows[@]}"
   fi
   if ((${#skipped[@]})); then
     echo
