@@ -75,6 +75,21 @@ type SMPPListener struct {
 	// TLS, when set, makes the listener accept only TLS connections.
 	// Default: off.
 	TLS TLS `yaml:"tls"`
+	// BindTimeout closes a connection that has not bound this long after
+	// it connected, whatever it sent (SMPP 3.4 section 7.2 leaves this
+	// session_init_timer to the implementation). Default: 10s.
+	BindTimeout time.Duration `yaml:"bind_timeout"`
+	// MaxUnbound limits the connections open at once that have not bound
+	// yet, from all addresses together. Default: 128.
+	MaxUnbound int `yaml:"max_unbound"`
+	// MaxUnboundPerSource limits the connections not bound yet from one IP
+	// address, so that one peer cannot take the whole max_unbound budget.
+	// At most max_unbound. Default: 16.
+	MaxUnboundPerSource int `yaml:"max_unbound_per_source"`
+	// Window is how many submit_sm and data_sm of one session optgate
+	// handles at once; one more gets ESME_RTHROTTLED (SMPP 3.4 section
+	// 5.1.3). Default: 10.
+	Window int `yaml:"window"`
 }
 
 // HTTPListener serves the HTTP API and /metrics.

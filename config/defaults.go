@@ -15,11 +15,26 @@ const (
 	DefaultEmbeddedPath  = "./data/optgate.db"
 )
 
+// Defaults of the business SMPP listener's limits.
+const (
+	DefaultSMPPBindTimeout         = 10 * time.Second
+	DefaultSMPPMaxUnbound          = 128
+	DefaultSMPPMaxUnboundPerSource = 16
+	DefaultSMPPWindow              = 10
+)
+
 // newDefaults returns the configuration a file is decoded over: every
 // top-level default, no accounts and no carriers.
 func newDefaults() *Config {
 	c := &Config{}
-	c.Listeners.SMPP = SMPPListener{Enabled: true, Addr: DefaultSMPPAddr}
+	c.Listeners.SMPP = SMPPListener{
+		Enabled:             true,
+		Addr:                DefaultSMPPAddr,
+		BindTimeout:         DefaultSMPPBindTimeout,
+		MaxUnbound:          DefaultSMPPMaxUnbound,
+		MaxUnboundPerSource: DefaultSMPPMaxUnboundPerSource,
+		Window:              DefaultSMPPWindow,
+	}
 	c.Listeners.HTTP = HTTPListener{Enabled: true, Addr: DefaultHTTPAddr}
 	c.Listeners.SIP = SIPListener{
 		Enabled:           true,

@@ -63,6 +63,7 @@ func (v *validator) listeners(l *Listeners) {
 			useTCP("listeners.smpp.addr", l.SMPP.Addr)
 		}
 		v.tls("listeners.smpp.tls", l.SMPP.TLS)
+		v.smppLimits(&l.SMPP)
 		if !l.SMPP.TLS.Enabled() && !isLoopback(l.SMPP.Addr) {
 			v.warnf("listeners.smpp.addr", "ESME passwords cross the network in clear text "+
 				"on a non-loopback address; set listeners.smpp.tls")
@@ -387,3 +388,27 @@ func (v *validator) smppString(path, s string, maxLen int, required bool) {
 		v.errorf(path, "is %d characters long; SMPP 3.4 allows at most %d", len(s), maxLen)
 	}
 }
+
+// smppLimits checks the business SMPP listener's bind timeout, unbound
+// connection limits and window.
+func (v *validator) smppLimits(l *SMPPListener) {
+	v.positive("listeners.smpp.bind_timeout", l.BindTimeout)
+	if l.MaxUnbound < 1 {
+		v.errorf("listeners.smpp.max_unbound", "must be at least 1, got %d", l.MaxUnbound)
+	}
+	switch {
+	case l.MaxUnboundPerSource < 1:
+		v.errorf("listeners.smpp.max_unbound_per_source", "must be at least 1, got %d",
+			l.MaxUnboundPerSource)
+	case l.MaxUnbound >= 1 && l.MaxUnboundPerSource > l.MaxUnbound:
+		v.errorf("listeners.smpp.max_unbound_per_source", "is %d, above max_unbound %d",
+			l.MaxUnboundPerSource, l.MaxUnbound)
+	}
+	if l.Window < 1 || l.Window > maxSMPPWindow {
+		v.errorf("listeners.smpp.window", "must be between 1 and %d, got %d", maxSMPPWindow, l.Window)
+	}
+}
+
+// maxSMPPWindow bounds listeners.smpp.window: each slot of a session's
+// window may hold a handler goroutine and a carrier request.
+const maxSMPPWindow = 1000

@@ -249,6 +249,7 @@ func (d *Daemon) newESMEServer(cfg *config.Config) error {
 	ec.Metrics = metrics
 	ec.Logger = d.root
 	ec.MaskNumbers = cfg.Logging.MaskNumbers
+	ec.SetListenerDefaults(cfg.Listeners.SMPP)
 	// The certificate is loaded in Start, which may read files.
 	d.esme, err = NewESMEServer(ec)
 	return err

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/consent"
 	"github.com/optgate/optgate/smpp"
 )
@@ -35,8 +36,16 @@ type ESMEBackend struct {
 	Dispatcher *Dispatcher
 }
 
-// DefaultMaxUnbound is the default of ESMEServerConfig.MaxUnbound.
-const DefaultMaxUnbound = 128
+// Defaults of the ESMEServerConfig limits.
+const (
+	// DefaultMaxUnbound is the default of ESMEServerConfig.MaxUnbound.
+	DefaultMaxUnbound = 128
+	// DefaultMaxUnboundPerSource is the default of
+	// ESMEServerConfig.MaxUnboundPerSource.
+	DefaultMaxUnboundPerSource = 16
+	// DefaultBindTimeout is the default of ESMEServerConfig.BindTimeout.
+	DefaultBindTimeout = 10 * time.Second
+)
 
 // ESMEServerConfig configures an ESMEServer. Zero fields take the default
 // in their comment.
@@ -49,7 +58,8 @@ type ESMEServerConfig struct {
 	// TLS, when set, makes the server accept only TLS connections.
 	TLS *tls.Config
 	// InboundWindow is how many requests of one session run at once;
-	// more get ESME_RTHROTTLED. Default: smpp.DefaultInboundWindow.
+	// one more gets ESME_RTHROTTLED, the SMPP 3.4 section 5.1.3 status for
+	// "slow down". Default: smpp.DefaultInboundWindow.
 	InboundWindow int
 	// ResponseTimeout is how long a deliver_sm waits for the business's
 	// response. Default: smpp.DefaultResponseTimeout.
@@ -68,6 +78,14 @@ type ESMEServerConfig struct {
 	// inactivity timeout closes them. Default: 128. A negative value
 	// means no limit.
 	MaxUnbound int
+	// MaxUnboundPerSource limits the connections not bound yet from one
+	// IP address, so that one peer cannot take the whole MaxUnbound
+	// budget. Default: 16. A negative value means no limit.
+	MaxUnboundPerSource int
+	// BindTimeout closes a connection that has not bound this long after
+	// it connected. Default: 10s. A negative value leaves only the
+	// 2-minute inactivity timeout.
+	BindTimeout time.Duration
 	// Metrics receives bind rejections and the bound sessions. Default:
 	// none.
 	Metrics *ESMEMetrics
@@ -103,6 +121,23 @@ type ESMEServer struct {
 	sleep func(ctx context.Context, d time.Duration) bool
 }
 
+// SetListenerDefaults fills the bind timeout, unbound limits and window
+// that c leaves at zero from the listeners.smpp configuration.
+func (c *ESMEServerConfig) SetListenerDefaults(l config.SMPPListener) {
+	setDefault(&c.BindTimeout, l.BindTimeout)
+	setDefault(&c.MaxUnbound, l.MaxUnbound)
+	setDefault(&c.MaxUnboundPerSource, l.MaxUnboundPerSource)
+	setDefault(&c.InboundWindow, l.Window)
+}
+
+// setDefault sets *v to def when *v is zero.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
 // NewESMEServer checks the configuration and builds the server. It does
 // no I/O; Serve accepts connections.
 func NewESMEServer(cfg ESMEServerConfig) (*ESMEServer, error) {
@@ -130,6 +165,18 @@ func NewESMEServer(cfg ESMEServerConfig) (*ESMEServer, error) {
 	case cfg.MaxUnbound < 0:
 		cfg.MaxUnbound = 0
 	}
+	switch {
+	case cfg.MaxUnboundPerSource == 0:
+		cfg.MaxUnboundPerSource = DefaultMaxUnboundPerSource
+	case cfg.MaxUnboundPerSource < 0:
+		cfg.MaxUnboundPerSource = 0
+	}
+	switch {
+	case cfg.BindTimeout == 0:
+		cfg.BindTimeout = DefaultBindTimeout
+	case cfg.BindTimeout < 0:
+		cfg.BindTimeout = 0
+	}
 	e := &ESMEServer{
 		cfg:   cfg,
 		log:   cfg.Logger.Named("esme"),
@@ -148,6 +195,9 @@ func NewESMEServer(cfg ESMEServerConfig) (*ESMEServer, error) {
 		MaxConnections:  cfg.MaxConnections,
 		MaxUnbound:      cfg.MaxUnbound,
 		Logger:          e.log,
+
+		MaxUnboundPerSource: cfg.MaxUnboundPerSource,
+		BindTimeout:         cfg.BindTimeout,
 		Hooks: smpp.Hooks{
 			BindStateChanged: e.stateChanged,
 			PDUSent:          e.pduSent,

@@ -39,7 +39,7 @@ func (e *ESMEServer) authenticate(ctx context.Context, req smpp.BindRequest) smp
 		return smpp.StatusInvalidPassword
 	}
 	e.guard.succeeded(host)
-	if !e.slots.reserve(ctx, id, unbindWait) {
+	if !e.slots.reserve(ctx, id, unbindWait, dropWait) {
 		e.cfg.Metrics.rejected(rejectBindLimit)
 		log.Warn("bind rejected: max_binds reached", zap.Int("max_binds", id.MaxBinds))
 		return smpp.StatusBindFailed
@@ -150,6 +150,14 @@ func (g *bindGuard) evict(now time.Time) {
 // ESME_RBINDFAIL.
 const unbindWait = time.Second
 
+// dropWait bounds how long a bind over its max_binds waits when no session
+// of the system_id is unbinding. An ESME that drops its connection without
+// unbind and reconnects at once often binds before the server has read
+// the end of the old connection. The old session frees its slot as soon
+// as the server reads it. A bind that is truly over the limit gets
+// ESME_RBINDFAIL after this wait.
+const dropWait = 500 * time.Millisecond
+
 // bindSlots counts the sessions of each system_id, from a successful
 // authentication to the session's close, and remembers which account each
 // system_id belongs to.
@@ -170,12 +178,12 @@ func newBindSlots() *bindSlots {
 		freed: make(chan struct{})}
 }
 
-// reserve takes a slot for id and reports false when its MaxBinds are
-// taken. While a session of id is unbinding, reserve waits up to wait for
-// a slot to free, or until ctx ends.
-func (s *bindSlots) reserve(ctx context.Context, id ESMEIdentity, wait time.Duration) bool {
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
+// reserve takes a slot for id and reports false when its MaxBinds stay
+// taken. When they are taken, it waits for a slot to free until ctx ends:
+// up to unbinding while a session of id is unbinding, else up to dropped,
+// for a session whose connection has closed but is not reaped yet.
+func (s *bindSlots) reserve(ctx context.Context, id ESMEIdentity, unbinding, dropped time.Duration) bool {
+	var expired <-chan time.Time
 	for {
 		s.mu.Lock()
 		if s.count[id.SystemID] < max(id.MaxBinds, 1) {
@@ -184,16 +192,21 @@ func (s *bindSlots) reserve(ctx context.Context, id ESMEIdentity, wait time.Dura
 			s.mu.Unlock()
 			return true
 		}
-		if s.unbinding[id.SystemID] == 0 {
-			s.mu.Unlock()
-			return false
+		if expired == nil {
+			wait := dropped
+			if s.unbinding[id.SystemID] > 0 {
+				wait = max(unbinding, dropped)
+			}
+			timer := time.NewTimer(wait)
+			defer timer.Stop()
+			expired = timer.C
 		}
 		freed := s.freed
 		s.mu.Unlock()
 
 		select {
 		case <-freed:
-		case <-timer.C:
+		case <-expired:
 			return false
 		case <-ctx.Done():
 			return false

@@ -103,20 +103,20 @@ func TestBindSlotsWaitForUnbinding(t *testing.T) {
 	id := ESMEIdentity{Account: "acme", SystemID: "acme01", MaxBinds: 1}
 	ctx := context.Background()
 	s := newBindSlots()
-	if !s.reserve(ctx, id, 0) {
+	if !s.reserve(ctx, id, 0, 0) {
 		t.Fatal("first reserve failed")
 	}
 	start := time.Now()
-	if s.reserve(ctx, id, time.Minute) {
+	if s.reserve(ctx, id, time.Minute, 20*time.Millisecond) {
 		t.Fatal("second reserve succeeded with max_binds 1")
 	}
 	if d := time.Since(start); d > 10*time.Second {
-		t.Errorf("full slots without an unbinding session waited %v, want no wait", d)
+		t.Errorf("full slots without an unbinding session waited %v, want the short drop wait", d)
 	}
 
 	s.unbound("acme01")
 	done := make(chan bool)
-	go func() { done <- s.reserve(ctx, id, time.Minute) }()
+	go func() { done <- s.reserve(ctx, id, time.Minute, 0) }()
 	select {
 	case ok := <-done:
 		t.Fatalf("reserve returned %v before the unbinding session closed", ok)
@@ -128,13 +128,35 @@ func TestBindSlotsWaitForUnbinding(t *testing.T) {
 	}
 
 	s.unbound("acme01")
-	if s.reserve(ctx, id, 20*time.Millisecond) {
+	if s.reserve(ctx, id, 20*time.Millisecond, 0) {
 		t.Error("reserve succeeded while the unbinding session stayed open")
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if s.reserve(cancelled, id, time.Minute) {
+	if s.reserve(cancelled, id, time.Minute, time.Minute) {
 		t.Error("reserve succeeded with a cancelled context")
+	}
+}
+
+func TestBindSlotsWaitForDroppedSession(t *testing.T) {
+	id := ESMEIdentity{Account: "acme", SystemID: "acme01", MaxBinds: 1}
+	ctx := context.Background()
+	s := newBindSlots()
+	if !s.reserve(ctx, id, 0, 0) {
+		t.Fatal("first reserve failed")
+	}
+	// No session is unbinding: a session whose connection dropped frees
+	// its slot when the server reaps it, within the drop wait.
+	done := make(chan bool)
+	go func() { done <- s.reserve(ctx, id, 0, time.Minute) }()
+	select {
+	case ok := <-done:
+		t.Fatalf("reserve returned %v before the dropped session closed", ok)
+	case <-time.After(50 * time.Millisecond):
+	}
+	s.release("acme01")
+	if !<-done {
+		t.Error("reserve failed after the dropped session closed")
 	}
 }
 

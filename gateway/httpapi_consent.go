@@ -56,9 +56,20 @@ func (a *HTTPAPI) getEvidence(w http.ResponseWriter, r *http.Request, c caller) 
 func numberError(err error) *apiError {
 	e := apiErrorFromGateway(err)
 	if e.Code == CodeInvalidNumber {
-		e.Field, e.Detail = "number", err.Error()
+		e.Field, e.Detail = "number", numberDetail(err)
 	}
 	return e
+}
+
+// numberDetail returns, once, the reason the number in the path is
+// invalid. The engine's error names every layer it passed through, and the
+// SMPP addr_ton and addr_npi it quotes mean nothing to an HTTP caller.
+func numberDetail(err error) string {
+	var ne *consent.NumberError
+	if errors.As(err, &ne) {
+		return fmt.Sprintf("%q is not a valid phone number: %s", ne.Raw, ne.Reason)
+	}
+	return err.Error()
 }
 
 // Import kinds, the values of the kind query parameter.
@@ -266,6 +277,9 @@ func (e *exportWriter) start() {
 	h.Set("Content-Disposition", mime.FormatMediaType("attachment",
 		map[string]string{"filename": "consent-" + e.account + ".csv"}))
 	h.Set("X-Content-Type-Options", "nosniff")
+	// The export is subscriber data: no cache may keep it (RFC 9111
+	// section 5.2.2.5).
+	h.Set("Cache-Control", "no-store")
 	e.w.WriteHeader(http.StatusOK)
 }
 

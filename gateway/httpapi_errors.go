@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -173,8 +174,9 @@ func routeOf(r *http.Request) string {
 }
 
 // decodeJSON reads a request body of one JSON object into dst, strictly:
-// unknown fields, trailing data and bodies over the size limit are errors
-// that name the problem.
+// unknown fields, field names in another case, repeated fields, unpaired
+// surrogate escapes, trailing data and bodies over the size limit are
+// errors that name the problem.
 func (a *HTTPAPI) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) *apiError {
 	if e := checkContentType(r, "application/json"); e != nil {
 		return e
@@ -182,7 +184,14 @@ func (a *HTTPAPI) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) *a
 	if r.ContentLength > a.cfg.MaxBodyBytes {
 		return bodyTooLarge(a.cfg.MaxBodyBytes)
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	if err != nil {
+		return a.jsonError(err)
+	}
+	if e := checkJSONBody(data, dst); e != nil {
+		return e
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return a.jsonError(err)

@@ -198,6 +198,9 @@ func (s *MTService) Submit(ctx context.Context, mt MT) (Result, error) {
 		s.reportBlock(mt.Account, mt.To, dirMT, CodeInvalidNumber)
 		return Result{}, newError(CodeInvalidNumber, fmt.Errorf("recipient: %w", err))
 	}
+	if err := s.tollFreeRecipient(mt.Account, to, dirMT); err != nil {
+		return Result{}, err
+	}
 	from, err := consent.NormalizeNumber(mt.From, uint8(mt.FromTON), uint8(mt.FromNPI), s.cfg.DefaultRegion)
 	if err != nil {
 		s.cfg.Metrics.message(dirMT, outcomeBlocked, CodeSenderNotTollFree)
@@ -205,6 +208,9 @@ func (s *MTService) Submit(ctx context.Context, mt MT) (Result, error) {
 		return Result{}, newError(CodeSenderNotTollFree, fmt.Errorf("sender: %w", err))
 	}
 	body, err := contentOf(mt)
+	if err == nil {
+		err = checkMTText(mt, body)
+	}
 	if err != nil {
 		s.cfg.Metrics.message(dirMT, outcomeFailed, CodeInvalidMessage)
 		return Result{}, newError(CodeInvalidMessage, err)
@@ -327,6 +333,11 @@ type OptInResult struct {
 // consent. optgate's message id is recorded in the request's audit entry.
 // The request counts towards the limit of two even when sending fails.
 func (s *MTService) RequestOptIn(ctx context.Context, req OptInRequest) (OptInResult, error) {
+	if to, ok := s.optInRecipient(req); ok {
+		if err := s.tollFreeRecipient(req.Account, to, dirRequest); err != nil {
+			return OptInResult{}, err
+		}
+	}
 	id := NewMessageID()
 	start := s.cfg.Now()
 	rendered, err := s.cfg.Engine.RequestOptIn(ctx, consent.OptInRequest{

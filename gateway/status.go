@@ -39,6 +39,7 @@ const (
 	CodePartialSubmit      = Code("partial_submit")
 	CodeInternal           = Code("internal_error")
 	CodeUnknownDestination = Code("unknown_destination")
+	CodeRecipientTollFree  = Code("recipient_toll_free")
 
 	CodeCarrierRejected    = Code("carrier_rejected")
 	CodeCarrierBusy        = Code("carrier_busy")
@@ -119,6 +120,8 @@ var statusTable = map[Code]Status{
 	CodeInternal: {SMPP: 0x040E, HTTP: http.StatusInternalServerError, SIP: 500,
 		SIPReason: "Server Internal Error",
 		Message:   "optgate failed inside; when a message id is given the carrier has the message, so do not resend"},
+	CodeRecipientTollFree: {SMPP: 0x0410, HTTP: http.StatusForbidden, SIP: 403, SIPReason: "Forbidden",
+		Message: "the recipient is one of the toll-free numbers optgate serves, which take texts only from subscribers"},
 	CodeCarrierTimeout: {SMPP: 0x040F, HTTP: http.StatusGatewayTimeout, SIP: 504, SIPReason: "Server Time-out",
 		Message: "the carrier did not answer in time and may have the message; resend only after checking"},
 
@@ -137,7 +140,7 @@ var Codes = []Code{
 	CodeNoConsent, CodeOptedOut, CodeRequestLimit, CodeNumberVoided,
 	CodeSenderNotTollFree, CodeSenderNotOwned, CodeSenderNotReady, CodeUnknownAccount,
 	CodeInvalidNumber, CodeAlreadyOptedIn, CodeNoRoute, CodePartialSubmit,
-	CodeInvalidMessage, CodeMessageTooLong, CodeQuietHours, CodeStoreUnavailable,
+	CodeInvalidMessage, CodeMessageTooLong, CodeRecipientTollFree, CodeQuietHours, CodeStoreUnavailable,
 	CodeCarrierUnavailable, CodeInternal, CodeCarrierTimeout, CodeCarrierRejected, CodeCarrierBusy,
 	CodeUnknownDestination,
 }
