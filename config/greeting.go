@@ -88,11 +88,27 @@ func openRegular(path string) (*os.File, error) {
 
 // checkWAV reads the RIFF chunks of a WAV file (fmt and data, skipping any
 // others) and fails unless the audio is 8000 Hz 16-bit mono PCM.
+//
+// Chunk sizes are checked against the file's size: a RIFF or chunk size
+// that claims more bytes than the file holds means a truncated or forged
+// file, and the player would read past its end.
 func checkWAV(r io.ReadSeeker) error {
+	fileSize, err := r.Seek(0, io.SeekEnd)
+	if err != nil {
+		return fmt.Errorf("size of WAV file: %w", err)
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("rewind WAV file: %w", err)
+	}
 	var riff [12]byte
 	if _, err := io.ReadFull(r, riff[:]); err != nil || string(riff[0:4]) != "RIFF" ||
 		string(riff[8:12]) != "WAVE" {
 		return errors.New("not a WAV file (no RIFF/WAVE header)")
+	}
+	// The RIFF size counts the bytes after the first 8.
+	if riffSize := int64(binary.LittleEndian.Uint32(riff[4:8])); riffSize+8 > fileSize {
+		return fmt.Errorf("WAV RIFF size %d exceeds the %d bytes after the RIFF header; "+
+			"the file is truncated or its header is corrupt", riffSize, fileSize-8)
 	}
 	var haveFormat bool
 	// A WAV file has a handful of chunks; the limit stops a loop over a
@@ -104,6 +120,14 @@ func checkWAV(r io.ReadSeeker) error {
 		}
 		id := string(header[0:4])
 		size := int64(binary.LittleEndian.Uint32(header[4:8]))
+		pos, err := r.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return fmt.Errorf("read WAV chunk %q: %w", id, err)
+		}
+		if size > fileSize-pos {
+			return fmt.Errorf("WAV %q chunk size %d exceeds the %d bytes left in the file; "+
+				"the file is truncated or its header is corrupt", id, size, fileSize-pos)
+		}
 		switch id {
 		case "fmt ":
 			if err := checkWAVFormat(r, size); err != nil {

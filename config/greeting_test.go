@@ -29,6 +29,13 @@ func wavBytes(chunks ...any) []byte {
 	return out.Bytes()
 }
 
+// setUint32 writes v little-endian at offset off of wav, as a corrupt or
+// forged header would hold it, and returns wav.
+func setUint32(wav []byte, off int, v uint32) []byte {
+	binary.LittleEndian.PutUint32(wav[off:], v)
+	return wav
+}
+
 func fmtChunk(format, channels uint16, rate uint32, bits uint16) []byte {
 	var b bytes.Buffer
 	block := channels * bits / 8
@@ -59,6 +66,13 @@ func TestCheckWAV(t *testing.T) {
 		{"short fmt", wavBytes("fmt ", good[:10], "data", samples), "invalid size 10"},
 		{"truncated fmt", wavBytes("fmt ", good)[:30], "truncated"},
 		{"text", []byte("hello, this is not audio"), "not a WAV file"},
+		{"riff size past end", setUint32(wavBytes("fmt ", good, "data", samples), 4, 0xffffffff),
+			"RIFF size 4294967295 exceeds"},
+		{"data size past end", setUint32(wavBytes("fmt ", good, "data", samples), 40, 0x7fffffff),
+			`"data" chunk size 2147483647 exceeds the 16 bytes left`},
+		{"skipped chunk past end", setUint32(wavBytes("LIST", []byte("INFO"), "fmt ", good,
+			"data", samples), 16, 1000), `"LIST" chunk size 1000 exceeds`},
+		{"truncated data", wavBytes("fmt ", good, "data", samples)[:50], "RIFF size"},
 		{"empty", nil, "not a WAV file"},
 	}
 	for _, tt := range tests {
@@ -93,6 +107,17 @@ func TestReadGreetingFile(t *testing.T) {
 
 	if _, err := ReadGreeting(filepath.Join(dir, "absent.wav")); !os.IsNotExist(err) {
 		t.Errorf("missing file: got %v, want a not-exist error", err)
+	}
+	// A header claiming about 2 GiB of samples with 100 bytes of them.
+	forged := wavBytes("fmt ", fmtChunk(1, 1, 8000, 16), "data", make([]byte, 100))
+	setUint32(forged, 4, 0xffffffff)
+	setUint32(forged, 40, 0x7fffffff)
+	forgedPath := filepath.Join(dir, "forged.wav")
+	if err := os.WriteFile(forgedPath, forged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadGreeting(forgedPath); err == nil || !strings.Contains(err.Error(), "exceeds") {
+		t.Errorf("forged sizes: got %v, want an error naming the size that exceeds the file", err)
 	}
 	if _, err := ReadGreeting("testdata/stereo.wav"); err == nil {
 		t.Errorf("stereo file accepted")

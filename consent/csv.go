@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -70,24 +71,35 @@ const importChunk = 500
 
 // ImportCSV imports consent states for one account from CSV rows
 //
-//	number,state,time,source
+//	number,state,time,source[,requests,request_from]
 //
 // where number is in any format NormalizeNumber reads, state is opted_in,
-// opted_out or voided, time is RFC 3339 (empty means now), and source is a
-// free-text note on where the consent came from (e.g. "web form 2025"),
-// kept in the audit trail. A first row whose first field is "number" is a
-// header. Every row is applied as an EventImport. Like a YES, an imported
+// opted_out, voided, requested or none, time is RFC 3339 (empty means
+// now), and source is a free-text note on where the consent came from
+// (e.g. "web form 2025"), kept in the audit trail. requests and
+// request_from are read for requested rows only: the number of opt-in
+// requests sent (1 or 2) and the toll-free numbers they came from in
+// sending order, separated by spaces. Those are the columns ExportCSV
+// writes, so an export imports again. A first row whose first field is
+// "number" is a header.
+//
+// An opted_in, opted_out or voided row is applied as an EventImport. A
+// requested row is applied as one EventRequest per toll-free number, so
+// the requests count toward the limit of MaxRequests and a YES to one of
+// those numbers opts in; no text is sent. A none row, a pair without
+// consent, is skipped with SkipNothingToImport. Like a YES, an imported
 // opt-in never lifts an opt-out, and imports send no replies.
 //
 // Invalid rows are listed in the result and the import goes on. A row is
 // invalid for a CSV syntax error, a line longer than 4096 bytes, text that
-// is not UTF-8, an invalid number, state or time, or a time more than a day
-// in the future. No row is ever applied in part. The returned error is for the file as a
-// whole: an unknown account, a UTF-16 file, a read error or a store
-// failure, which stops the import. Rows applied before a store failure
-// stay applied and are counted in the result, and the error names the
-// first line not applied. Stores that implement BatchApplier get the rows
-// in chunks of 500, each applied entirely or not at all.
+// is not UTF-8, an invalid number, state, time or request column, or a
+// time more than a day in the future. No row is ever applied in part. The
+// returned error is for the file as a whole: an unknown account, a UTF-16
+// file, a read error or a store failure, which stops the import. Rows
+// applied before a store failure stay applied and are counted in the
+// result, and the error names the first line not applied. Stores that
+// implement BatchApplier get the rows in chunks of about 500 events, each
+// applied entirely or not at all.
 func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (ImportResult, error) {
 	var res ImportResult
 	if _, ok := e.accounts.Account(account); !ok {
@@ -95,31 +107,32 @@ func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (Im
 	}
 	var (
 		events []Event
-		lines  []int
+		lines  []int // the line of each event; a row's events are adjacent
 	)
 	flush := func() error {
 		applied, err := e.applyEvents(ctx, events)
-		for i, a := range applied {
-			if a.Effect.Changed {
-				res.Applied++
-			} else {
-				res.Skipped = append(res.Skipped, LineSkip{Line: lines[i], Number: events[i].Number, Skip: a.Effect.Skip})
-			}
-		}
+		res.countRows(applied, events, lines)
 		if err != nil {
 			return fmt.Errorf("line %d and later rows not applied: %w: %w", lines[len(applied)], ErrStoreUnavailable, err)
 		}
 		events, lines = events[:0], lines[:0]
 		return nil
 	}
-	err := readCSV(r, 1, 4, func(line int, fields []string) error {
+	err := readCSV(r, 1, 6, func(line int, fields []string) error {
 		res.Rows++
-		ev, err := e.importEvent(account, fields)
-		if err != nil {
+		evs, err := e.importEvents(account, fields)
+		switch {
+		case err != nil:
 			res.addError(line, err)
 			return nil
+		case len(evs) == 0:
+			res.Skipped = append(res.Skipped, LineSkip{Line: line, Number: e.rowNumber(fields),
+				Skip: SkipNothingToImport})
+			return nil
 		}
-		events, lines = append(events, ev), append(lines, line)
+		for _, ev := range evs {
+			events, lines = append(events, ev), append(lines, line)
+		}
 		if len(events) < importChunk {
 			return nil
 		}
@@ -132,6 +145,132 @@ func (e *Engine) ImportCSV(ctx context.Context, account string, r io.Reader) (Im
 		return res, fmt.Errorf("import consent for %s: %w", account, err)
 	}
 	return res, nil
+}
+
+// SkipNothingToImport is the skip of an imported row in state none: the
+// pair has no consent, so there is nothing to record.
+const SkipNothingToImport Skip = "nothing_to_import"
+
+// countRows counts the rows of the applied events: a row is applied when
+// one of its events changed the record, and skipped with the first
+// event's reason otherwise. A BatchApplier applies all or none, and the
+// one-by-one path stops between rows only on a store failure, which the
+// caller reports.
+func (r *ImportResult) countRows(applied []Applied, events []Event, lines []int) {
+	for i := 0; i < len(applied); {
+		j := i
+		changed := false
+		for j < len(applied) && lines[j] == lines[i] {
+			changed = changed || applied[j].Effect.Changed
+			j++
+		}
+		if changed {
+			r.Applied++
+		} else {
+			r.Skipped = append(r.Skipped, LineSkip{Line: lines[i], Number: events[i].Number, Skip: applied[i].Effect.Skip})
+		}
+		i = j
+	}
+}
+
+// rowNumber returns the row's number in E.164 form when it reads as
+// one, else as written.
+func (e *Engine) rowNumber(fields []string) string {
+	if n, err := e.normalizeNumber(fields[0]); err == nil {
+		return n
+	}
+	return fields[0]
+}
+
+// importEvents returns the events of one imported row, none for a row in
+// state none.
+func (e *Engine) importEvents(account string, fields []string) ([]Event, error) {
+	number, err := e.normalizeNumber(fields[0])
+	if err != nil {
+		return nil, err
+	}
+	ev := Event{Kind: EventImport, Account: account, Number: number, Source: SourceImport, Time: e.now()}
+	if len(fields) < 2 || fields[1] == "" {
+		return nil, errors.New("missing state (want opted_in, opted_out, voided, requested or none)")
+	}
+	ev.Import, err = ParseState(strings.ToLower(strings.TrimSpace(fields[1])))
+	if err != nil {
+		return nil, err
+	}
+	if len(fields) >= 3 && fields[2] != "" {
+		if ev.Time, err = parseImportTime(fields[2], ev.Time); err != nil {
+			return nil, err
+		}
+	}
+	if len(fields) >= 4 {
+		if len(fields[3]) > maxImportSource {
+			return nil, fmt.Errorf("source is %d bytes long; the maximum is %d", len(fields[3]), maxImportSource)
+		}
+		ev.Text = fields[3]
+	}
+	var senders []string
+	if len(fields) >= 5 {
+		if senders, err = e.importRequests(fields[4:]); err != nil {
+			return nil, err
+		}
+	}
+
+	var events []Event
+	switch ev.Import {
+	case StateNone:
+		return nil, nil
+	case StateRequested:
+		if len(senders) == 0 {
+			return nil, errors.New("state requested needs the requests and request_from columns: " +
+				"the number of requests and the toll-free numbers they came from")
+		}
+		for _, from := range senders {
+			req := ev
+			req.Kind, req.Import, req.TollFree = EventRequest, StateNone, from
+			events = append(events, req)
+		}
+	default:
+		events = []Event{ev}
+	}
+	// The store rejects an invalid event for the whole batch it is in, so
+	// catch it here, where it is one line's error.
+	for _, ev := range events {
+		if err := ev.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	return events, nil
+}
+
+// importRequests reads the requests and request_from columns: a count of
+// 0 to MaxRequests (empty means as many as there are numbers) and that
+// many toll-free numbers separated by spaces.
+func (e *Engine) importRequests(fields []string) ([]string, error) {
+	count := -1
+	if c := strings.TrimSpace(fields[0]); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil || n < 0 || n > MaxRequests {
+			return nil, fmt.Errorf("invalid requests %q (want 0 to %d)", fields[0], MaxRequests)
+		}
+		count = n
+	}
+	var senders []string
+	if len(fields) >= 2 {
+		for _, f := range strings.Fields(fields[1]) {
+			n, err := e.normalizeNumber(f)
+			if err != nil {
+				return nil, fmt.Errorf("request_from: %w", err)
+			}
+			senders = append(senders, n)
+		}
+	}
+	if len(senders) > MaxRequests {
+		return nil, fmt.Errorf("request_from names %d numbers; at most %d requests are sent", len(senders), MaxRequests)
+	}
+	if count >= 0 && count != len(senders) {
+		return nil, fmt.Errorf("requests is %d but request_from names %d numbers", count, len(senders))
+	}
+	return senders, nil
 }
 
 // applyEvents applies events in order, in one call when the store
@@ -154,46 +293,6 @@ func (e *Engine) applyEvents(ctx context.Context, events []Event) ([]Applied, er
 		out = append(out, a)
 	}
 	return out, nil
-}
-
-func (e *Engine) importEvent(account string, fields []string) (Event, error) {
-	number, err := e.normalizeNumber(fields[0])
-	if err != nil {
-		return Event{}, err
-	}
-	ev := Event{Kind: EventImport, Account: account, Number: number, Source: SourceImport, Time: e.now()}
-	if len(fields) < 2 || fields[1] == "" {
-		return Event{}, errors.New("missing state (want opted_in, opted_out or voided)")
-	}
-	ev.Import, err = ParseState(strings.ToLower(fields[1]))
-	if err != nil {
-		return Event{}, err
-	}
-	switch ev.Import {
-	case StateOptedIn, StateOptedOut, StateVoided:
-	default:
-		return Event{}, fmt.Errorf("state %s cannot be imported (want opted_in, opted_out or voided): "+
-			"optgate records requests only when it sends them", ev.Import)
-	}
-
-	if len(fields) >= 3 && fields[2] != "" {
-		if ev.Time, err = parseImportTime(fields[2], ev.Time); err != nil {
-			return Event{}, err
-		}
-	}
-	if len(fields) == 4 {
-		if len(fields[3]) > maxImportSource {
-			return Event{}, fmt.Errorf("source is %d bytes long; the maximum is %d", len(fields[3]), maxImportSource)
-		}
-		ev.Text = fields[3]
-	}
-
-	// The store rejects an invalid event for the whole batch it is in, so
-	// catch it here, where it is one line's error.
-	if err := ev.Validate(); err != nil {
-		return Event{}, err
-	}
-	return ev, nil
 }
 
 // maxImportClockSkew is how far in the future an imported time may lie,
@@ -355,23 +454,26 @@ func (e *Engine) voidRow(line int, fields []string) (voidedRow, error) {
 
 // ExportCSV writes every record of the account as CSV rows
 //
-//	number,state,time,source
+//	number,state,time,source,requests,request_from
 //
-// after a header row, where time is the last change in RFC 3339 (UTC) and
-// source the channel of that change. Rows come in the store's order. The
-// states opted_in, opted_out and voided can be imported again with
-// ImportCSV.
+// after a header row, where time is the last change in RFC 3339 (UTC),
+// source the channel of that change, requests the number of opt-in
+// requests sent since the record was created or voided, and request_from
+// the toll-free numbers they came from, in sending order and separated by
+// spaces. Rows come in the store's order. ImportCSV takes the file again.
 func (e *Engine) ExportCSV(ctx context.Context, account string, w io.Writer) error {
 	cw := csv.NewWriter(w)
-	if err := cw.Write([]string{"number", "state", "time", "source"}); err != nil {
+	if err := cw.Write([]string{"number", "state", "time", "source", "requests", "request_from"}); err != nil {
 		return fmt.Errorf("export consent for %s: %w", account, err)
 	}
-	row := make([]string, 4)
+	row := make([]string, 6)
 	err := e.store.Records(ctx, account, func(number string, rec Record) error {
 		row[0], row[1], row[2], row[3] = number, rec.State.String(), "", rec.Source.String()
 		if !rec.Updated.IsZero() {
 			row[2] = rec.Updated.UTC().Format(time.RFC3339Nano)
 		}
+		n := min(int(rec.Requests), MaxRequests)
+		row[4], row[5] = strconv.Itoa(n), strings.Join(rec.RequestFrom[:n], " ")
 		return cw.Write(row)
 	})
 	if err != nil {

@@ -277,7 +277,7 @@ func TestHTTPExport(t *testing.T) {
 	for _, row := range rows[1:] {
 		states[row[0]] = row[1]
 	}
-	if strings.Join(rows[0], ",") != "number,state,time,source" || len(states) != 2 ||
+	if strings.Join(rows[0], ",") != "number,state,time,source,requests,request_from" || len(states) != 2 ||
 		states[apiSubscriber] != "opted_in" || states[apiSubscriber2] != "opted_out" {
 		t.Errorf("export = %v", rows)
 	}

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -135,6 +136,21 @@ type previewResponse struct {
 	State      consent.State `json:"state,omitzero"`
 	Requests   int           `json:"requests,omitempty"`
 	QuietHours bool          `json:"quiet_hours,omitempty"`
+}
+
+// MarshalJSON writes state and requests whenever the preview names a
+// number, "none" and 0 included, so that a client never has to guess
+// the value of a missing field; without a number they are left out.
+func (p previewResponse) MarshalJSON() ([]byte, error) {
+	type plain previewResponse
+	if p.To == "" {
+		return json.Marshal(plain(p))
+	}
+	return json.Marshal(struct {
+		plain
+		State    consent.State `json:"state"`
+		Requests int           `json:"requests"`
+	}{plain(p), p.State, p.Requests})
 }
 
 // postOptInPreview renders the opt-in request the account would send, for

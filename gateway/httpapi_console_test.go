@@ -90,6 +90,12 @@ func TestConsolePreviewConfiguredTemplate(t *testing.T) {
 	if w.Code != http.StatusOK {
 		t.Fatalf("status = %d, body %s", w.Code, w.Body)
 	}
+	// A number never contacted still gets its state and count, which
+	// the console adds one to.
+	if body := w.Body.String(); !strings.Contains(body, `"state":"none"`) ||
+		!strings.Contains(body, `"requests":0`) {
+		t.Errorf("preview of a new number = %s, want state none and requests 0", body)
+	}
 	p := decodeAPIBody[previewResponse](t, w)
 
 	want, err := consent.RenderRequest(consent.Template{BusinessName: "Acme Dental"}, apiAcmeTF)

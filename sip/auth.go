@@ -20,6 +20,10 @@ type identity struct {
 	accounts []string
 	// trunk names the first matching trunk, for logs.
 	trunk string
+	// trunks are the trunks that authenticated the request, and source
+	// its signalling source address; they bound a call's media addresses.
+	trunks []*trunk
+	source netip.Addr
 }
 
 // accountFor returns the account a request acts for: the one that owns
@@ -82,6 +86,7 @@ func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *si
 		if id.trunk == "" {
 			id.trunk = t.name
 		}
+		id.trunks = append(id.trunks, t)
 		if !slices.Contains(id.accounts, t.account) {
 			id.accounts = append(id.accounts, t.account)
 		}
@@ -99,6 +104,7 @@ func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *si
 	}
 	switch {
 	case len(id.accounts) > 0:
+		id.source = addr
 		return id, nil
 	case len(digestTrunks) > 0:
 		return identity{}, s.challenge(req, digestTrunks, false)
@@ -126,7 +132,7 @@ func (s *Server) verifyDigest(req *sip.Request, cred *digest.Credentials, t *tru
 	err := s.digest.verify(req, cred, t)
 	if err == nil {
 		s.failures.succeed(addr)
-		return identity{accounts: []string{t.account}, trunk: t.name}, nil
+		return identity{accounts: []string{t.account}, trunk: t.name, trunks: []*trunk{t}, source: addr}, nil
 	}
 	stale := errors.Is(err, errStaleNonce)
 	fields := []zap.Field{zap.String("trunk", t.name), zap.Stringer("source", addr), zap.Error(err)}

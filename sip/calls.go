@@ -55,6 +55,25 @@ type call struct {
 	keyOptIn atomic.Bool
 	// tasks tracks the opt-in requests the call started.
 	tasks sync.WaitGroup
+	// media bounds the addresses the call's RTP may go to.
+	media mediaPolicy
+	// dialog is the call's dialog, and inviteTx the server transaction
+	// of its INVITE.
+	dialog   *diago.DialogServerSession
+	inviteTx sip.ServerTransaction
+}
+
+// end ends the call. A call whose 200 OK the caller has not acknowledged
+// has no confirmed dialog to send BYE in (RFC 3261 section 13.3.1.4), so
+// its INVITE transaction is ended instead: the 200 OK is no longer
+// retransmitted and the answer fails at its next retransmission, at most
+// T2 (4 s, RFC 3261 section 17.1.2.2) later. A confirmed call's context
+// ends, and diago sends BYE when the call handler returns.
+func (c *call) end() {
+	c.cancel()
+	if c.inviteTx != nil && c.dialog != nil && c.dialog.LoadState() < sip.DialogStateConfirmed {
+		c.inviteTx.Terminate()
+	}
 }
 
 // callTable holds the calls in progress.
@@ -63,17 +82,20 @@ type callTable struct {
 
 	mu    sync.Mutex
 	calls map[string]*call // by dialog id
+	// closed is set by endAll; no call is added after it.
+	closed bool
 }
 
 func newCallTable(max int) *callTable {
 	return &callTable{max: max, calls: map[string]*call{}}
 }
 
-// add registers c. It reports false when MaxCalls calls are up.
+// add registers c. It reports false when MaxCalls calls are up or the
+// table was closed by endAll.
 func (t *callTable) add(c *call) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if len(t.calls) >= t.max {
+	if t.closed || len(t.calls) >= t.max {
 		return false
 	}
 	t.calls[c.dialogID] = c
@@ -103,12 +125,26 @@ func (t *callTable) byCallID(account, callID string) *call {
 	return nil
 }
 
-// endAll ends every call, as Stop does.
+// byCallIDAny returns the calls with the Call-ID, of any account.
+func (t *callTable) byCallIDAny(callID string) []*call {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*call
+	for _, c := range t.calls {
+		if c.CallID == callID {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// endAll ends every call and takes no more, as Stop does.
 func (t *callTable) endAll() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.closed = true
 	for _, c := range t.calls {
-		c.cancel()
+		c.end()
 	}
 }
 
@@ -197,10 +233,18 @@ func (s *Server) serveCall(d *diago.DialogServerSession) {
 		s.respondCall(d, 403, "Forbidden", warning("forbidden", "call not authenticated"))
 		return
 	}
-	id := v.(identity)
-	number, res := s.calledNumber(req, id)
+	invite := v.(pendingInvite)
+	number, res := s.calledNumber(req, invite.id)
 	if res != nil {
 		s.respondCall(d, res.code, res.reason, warning(res.warnCode, res.warnText))
+		return
+	}
+	policy := mediaPolicyFor(invite.id, number.account)
+	if err := checkMediaAddrs(req.Body(), policy); err != nil {
+		s.log.Info("call rejected: media address not allowed",
+			zap.String("call_id", callID(req)), zap.String("source", req.Source()), zap.Error(err))
+		// RFC 3261 section 21.4.26: the offer's media cannot be accepted.
+		s.respondCall(d, 488, "Not Acceptable Here", mediaWarning(err))
 		return
 	}
 	greeting, err := config.ReadGreeting(s.greetingFile(number))
@@ -222,10 +266,18 @@ func (s *Server) serveCall(d *diago.DialogServerSession) {
 			Caller: s.callerNumber(req), Started: s.deps.Now()},
 		dialogID: d.ID,
 		cancel:   cancel,
+		media:    policy,
+		dialog:   d,
+		inviteTx: invite.tx,
 	}
 	c.remoteCSeq.Store(req.CSeq().SeqNo)
 	c.greeting.Store(true)
 	if !s.calls.add(c) {
+		if s.isClosing() {
+			// RFC 3261 section 21.5.4: optgate is stopping.
+			s.respondCall(d, 503, "Service Unavailable", warning("unavailable", "optgate is shutting down"))
+			return
+		}
 		// RFC 3261 section 21.4.24: optgate takes no more calls now.
 		s.respondCall(d, 486, "Busy Here", warning("busy", "too many calls in progress"))
 		return

@@ -44,6 +44,14 @@ func TestGreetingStore(t *testing.T) {
 	if data, _ := os.ReadFile(path); !bytes.Equal(data, wav) {
 		t.Error("a rejected upload replaced the stored greeting")
 	}
+	// RIFF and data sizes claiming about 2 GiB, with 100 bytes of samples.
+	forged := append(wavHeader(0x7fffffff-36), make([]byte, 100)...)
+	if err := g.Save(tfReady, forged); !errors.As(err, &ge) || !strings.Contains(err.Error(), "exceeds") {
+		t.Errorf("Save of a header claiming 2 GiB = %v, want a GreetingError naming the size", err)
+	}
+	if data, _ := os.ReadFile(path); !bytes.Equal(data, wav) {
+		t.Error("a forged upload replaced the stored greeting")
+	}
 	if err := g.Save("../x", wav); err == nil {
 		t.Error("Save accepted a path as number")
 	}

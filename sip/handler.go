@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -29,8 +30,58 @@ func (s *Server) observe(h sipgo.RequestHandler) sipgo.RequestHandler {
 			h(req, nil)
 			return
 		}
-		h(req, &countingTx{ServerTransaction: tx, m: s.metrics})
+		ctx := &countingTx{ServerTransaction: tx, m: s.metrics}
+		if res := checkRequest(req); res != nil {
+			s.log.Debug("sip request rejected before handling",
+				zap.String("method", string(req.Method)), zap.String("call_id", callID(req)),
+				zap.String("source", req.Source()), zap.Int("status", res.StatusCode))
+			s.respond(ctx, res)
+			return
+		}
+		h(req, ctx)
 	}
+}
+
+// checkRequest returns the response to a request that breaks the rules
+// every request follows, or nil:
+//
+//   - Call-ID, CSeq, From and To are mandatory (RFC 3261 section 8.1.1),
+//     and the CSeq method matches the request method (section 8.1.1.5);
+//     a request that breaks this is malformed, 400 (section 21.4.1).
+//   - A BYE without a To tag belongs to no dialog, so it matches no call:
+//     481 (sections 12.2.2 and 15.1.2). A BYE with an unknown tag gets
+//     481 from the dialog layer.
+func checkRequest(req *sip.Request) *sip.Response {
+	var missing []string
+	if req.CallID() == nil || strings.TrimSpace(req.CallID().Value()) == "" {
+		missing = append(missing, "Call-ID")
+	}
+	if req.CSeq() == nil {
+		missing = append(missing, "CSeq")
+	}
+	if req.From() == nil {
+		missing = append(missing, "From")
+	}
+	if req.To() == nil {
+		missing = append(missing, "To")
+	}
+	if len(missing) > 0 {
+		res := sip.NewResponseFromRequest(req, 400, "Bad Request", nil)
+		res.AppendHeader(warning("invalid_request", "missing mandatory header "+strings.Join(missing, ", ")))
+		return res
+	}
+	if m := req.CSeq().MethodName; m != req.Method {
+		res := sip.NewResponseFromRequest(req, 400, "Bad Request", nil)
+		res.AppendHeader(warning("invalid_request",
+			fmt.Sprintf("CSeq method %s does not match the request method %s", m, req.Method)))
+		return res
+	}
+	if req.Method == sip.BYE && !hasToTag(req) {
+		res := sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil)
+		res.AppendHeader(warning("unknown_call", "the BYE has no To tag, so it matches no call"))
+		return res
+	}
+	return nil
 }
 
 // countingTx counts the responses sent on a server transaction.
@@ -65,7 +116,9 @@ func (s *Server) respond(tx sip.ServerTransaction, res *sip.Response) {
 func (s *Server) diagoMiddleware(next sipgo.RequestHandler) sipgo.RequestHandler {
 	return s.observe(func(req *sip.Request, tx sip.ServerTransaction) {
 		if !req.IsInvite() || hasToTag(req) {
-			next(req, tx)
+			if s.checkDialogMedia(req, tx) {
+				next(req, tx)
+			}
 			return
 		}
 		if !s.begin() {
@@ -79,10 +132,48 @@ func (s *Server) diagoMiddleware(next sipgo.RequestHandler) sipgo.RequestHandler
 			return
 		}
 		key := inviteKey(req)
-		s.invites.Store(key, id)
+		s.invites.Store(key, pendingInvite{id: id, tx: tx})
 		defer s.invites.Delete(key)
 		next(req, tx)
 	})
+}
+
+// pendingInvite is what the call handler needs to know about an INVITE
+// beyond the request: who sent it, and its server transaction, which
+// Stop ends when the caller never acknowledges the answer.
+type pendingInvite struct {
+	id identity
+	tx sip.ServerTransaction
+}
+
+// checkDialogMedia checks the SDP of a request inside a call: a
+// re-INVITE's new offer, or the answer an ACK carries to optgate's late
+// offer (RFC 3264 section 5). It reports whether the request may go on to
+// diago. A re-INVITE naming a media address the call may not use gets
+// 488; such an ACK is dropped and the call ended, so that the dialog is
+// never confirmed and no RTP is sent.
+func (s *Server) checkDialogMedia(req *sip.Request, tx sip.ServerTransaction) bool {
+	if (!req.IsInvite() && !req.IsAck()) || len(req.Body()) == 0 {
+		return true
+	}
+	for _, c := range s.calls.byCallIDAny(callID(req)) {
+		err := checkMediaAddrs(req.Body(), c.media)
+		if err == nil {
+			continue
+		}
+		s.log.Info("media address not allowed in a call",
+			zap.String("method", string(req.Method)), zap.String("call_id", c.CallID),
+			zap.String("source", req.Source()), zap.Error(err))
+		if req.IsAck() {
+			c.end()
+			return false
+		}
+		if tx != nil {
+			s.respond(tx, mediaRejected(req, err))
+		}
+		return false
+	}
+	return true
 }
 
 // handleUnsupported responds to methods optgate does not serve with 405

@@ -349,8 +349,9 @@ func (s *Server) listen() ([]listener, error) {
 			return nil, fmt.Errorf("sip: tcp listener: %w", err)
 		}
 		s.closers = append(s.closers, ln)
+		limited := &limitListener{Listener: ln, s: s}
 		out = append(out, listener{network: "tcp", addr: ln.Addr(),
-			serve: func(srv *sipgo.Server) error { return srv.ServeTCP(ln) }})
+			serve: func(srv *sipgo.Server) error { return srv.ServeTCP(limited) }})
 	}
 	if l.TLSAddr != "" && l.TLS.Enabled() {
 		cert, err := tls.LoadX509KeyPair(l.TLS.CertFile, l.TLS.KeyFile)
@@ -363,8 +364,9 @@ func (s *Server) listen() ([]listener, error) {
 			return nil, fmt.Errorf("sip: tls listener: %w", err)
 		}
 		s.closers = append(s.closers, ln)
+		limited := &limitListener{Listener: ln, s: s}
 		out = append(out, listener{network: "tls", addr: ln.Addr(),
-			serve: func(srv *sipgo.Server) error { return srv.ServeTLS(ln) }})
+			serve: func(srv *sipgo.Server) error { return srv.ServeTLS(limited) }})
 	}
 	s.addrs = map[string]net.Addr{}
 	for _, l := range out {

@@ -397,7 +397,7 @@ func TestCLIConsentExport(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d stderr %q", code, stderr)
 	}
-	if !strings.HasPrefix(stdout, "number,state,time,source\n+12015550101,opted_in,") {
+	if !strings.HasPrefix(stdout, "number,state,time,source,requests,request_from\n+12015550101,opted_in,") {
 		t.Errorf("stdout = %q", stdout)
 	}
 

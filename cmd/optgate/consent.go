@@ -317,8 +317,10 @@ func formatImport(res importResult) string {
 const consentExportUsage = `Usage: optgate consent export [-o FILE] [flags]
 
 Writes every consent record of the account as CSV rows
-number,state,time,source after a header row. The opted_in, opted_out and
-voided rows can be imported again.
+number,state,time,source,requests,request_from after a header row, where
+request_from lists the toll-free numbers the requests came from,
+separated by spaces. 'optgate consent import' takes the file again: rows
+in state none hold nothing to import and are skipped.
 
 Flags:
 `

@@ -224,6 +224,11 @@ func TestConsoleOptInFlow(t *testing.T) {
 	if eval[bool](p, "document.querySelector('#o-send').disabled") {
 		t.Fatal("Send is disabled for the configured wording")
 	}
+	// The number was never contacted: the count starts from 0, not from
+	// a missing value.
+	if count := p.text("#o-count"); !strings.Contains(count, "this is request 1 of 2") {
+		t.Errorf("count line = %q, want request 1 of 2 for a new number", count)
+	}
 
 	// An edited name updates the preview live, and cannot be sent.
 	p.do("edit the business name", chromedp.SendKeys(css("#o-business"), " Roasters ☕"))
@@ -267,14 +272,35 @@ func TestConsoleOptInFlow(t *testing.T) {
 		t.Fatalf("inject YES: status %v, error %v", status, err)
 	}
 	p.lookUp(subscriber, "opted_in")
-	p.waitFor("YES in the history", "document.querySelectorAll('#history tbody tr').length === 2")
-	if h := p.text("#history tbody tr:last-child"); !strings.Contains(h, "YES") || !strings.Contains(h, "opted_in") {
-		t.Errorf("last history row = %q, want the YES that opted in", h)
+	// The request, the YES and, once the confirmation is queued, its
+	// reply_queued entry.
+	p.waitFor("YES in the history", "document.querySelectorAll('#history tbody tr').length >= 2")
+	if h := p.text("#history tbody tr:nth-child(2)"); !strings.Contains(h, "YES") || !strings.Contains(h, "opted_in") {
+		t.Errorf("second history row = %q, want the YES that opted in", h)
 	}
 	if eval[bool](p, "document.querySelector('#c-requests').textContent !== '1 of 2'") {
 		t.Errorf("requests shown = %q, want 1 of 2", p.text("#c-requests"))
 	}
 	p.screenshot("consent")
+
+	// A failed lookup leaves no other number's state on screen, and its
+	// error stays on the consent page.
+	p.do("look up an invalid number",
+		chromedp.SetValue(css("#lookup-number"), "12"),
+		chromedp.Click(css("#lookup-form button[type=submit]")))
+	p.waitFor("lookup error", "!document.querySelector('#notice').hidden")
+	if eval[bool](p, "!document.querySelector('#lookup-result').hidden || "+
+		"document.querySelector('#c-state').textContent !== '' || "+
+		"document.querySelectorAll('#history tbody tr').length !== 0") {
+		t.Errorf("after a failed lookup the page still shows %q with state %q",
+			p.text("#c-number"), p.text("#c-state"))
+	}
+	p.open("#numbers")
+	p.waitFor("notice cleared on another page", "document.querySelector('#notice').hidden")
+	if hint := p.text("#page-numbers .hint"); !strings.Contains(hint, "8000 Hz 16-bit mono PCM") ||
+		strings.Contains(hint, "G.711") {
+		t.Errorf("greeting hint = %q, want the one format the upload takes", hint)
+	}
 
 	checkAccountPages(t, p)
 

@@ -177,6 +177,8 @@
     if (!pages.includes(page) || page === 'login') page = 'consent';
     if ((page === 'binds' || page === 'blocks') && !session.operator) page = 'consent';
     stopBindsRefresh();
+    // An error belongs to the page it happened on.
+    notify('');
     showPage(page);
     const load = { numbers: loadNumbers, voicemail: loadVoicemails, binds: startBindsRefresh, blocks: loadBlocks };
     if (load[page]) load[page]().catch(fail);
@@ -186,13 +188,30 @@
 
   let lookedUp = '';
 
+  // count returns a count from the API, or 0 when the field is missing,
+  // so that arithmetic on it never shows NaN.
+  function count(value) {
+    return Number.isFinite(value) ? value : 0;
+  }
+
+  // clearLookup hides the last number looked up, so that a failed lookup
+  // never leaves another number's state and history on screen.
+  function clearLookup() {
+    lookedUp = '';
+    $('lookup-result').hidden = true;
+    for (const id of ['c-number', 'c-state', 'c-requests', 'c-updated', 'c-prior']) $(id).textContent = '';
+    $('c-state').className = 'badge';
+    fillRows('history', [], null);
+  }
+
   async function lookUp(number) {
+    clearLookup();
     const ev = await api('GET', '/v1/consent/' + encodeURIComponent(number) + '/evidence', { withAccount: true });
     lookedUp = ev.number;
     $('c-number').textContent = ev.number;
     $('c-state').textContent = ev.state;
     $('c-state').className = 'badge ' + ev.state;
-    $('c-requests').textContent = ev.requests + ' of 2';
+    $('c-requests').textContent = count(ev.requests) + ' of 2';
     $('c-updated').textContent = formatTime(ev.updated) || 'never';
     $('c-prior').textContent = ev.prior_state || '-';
     $('open-optin').disabled = session.operator;
@@ -276,7 +295,7 @@
       (p.encoding === 'ucs2' ? 'UCS-2' : 'GSM 7-bit');
 
     allowed = p.allowed !== false;
-    if (p.allowed) $('o-count').textContent += '; this is request ' + (p.requests + 1) + ' of 2';
+    if (p.allowed) $('o-count').textContent += '; this is request ' + (count(p.requests) + 1) + ' of 2';
     if (!allowed) {
       let problem = 'Not allowed: ' + p.reason + ': ' + p.message;
       if (p.quiet_hours && p.reason !== 'quiet_hours') {
