@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -17,10 +16,10 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/sip"
 	"github.com/optgate/optgate/smpp/smscsim"
 )
@@ -100,58 +99,25 @@ type daemonFixture struct {
 func newDaemonFixture(t *testing.T, ctx context.Context) *daemonFixture {
 	t.Helper()
 	dir := t.TempDir()
-	port := freePort(t)
-	text := fmt.Sprintf(consoleYAML, port, dir, hash(t, demoToken), hash(t, globexToken), hash(t, esmePassword))
+	port := daemontest.FreePort(t, "tcp")
+	text := fmt.Sprintf(consoleYAML, port, dir, daemontest.Hash(t, demoToken), daemontest.Hash(t, globexToken),
+		daemontest.Hash(t, esmePassword))
 	cfg, err := config.Parse([]byte(text), "console-test.yaml")
 	if err != nil {
 		t.Fatalf("parse test configuration: %v", err)
 	}
 	seedVoicemails(t, ctx, filepath.Join(dir, "voicemail"))
 
-	d, err := gateway.NewDaemon(cfg, nil, gateway.DaemonOptions{
+	d := daemontest.Start(t, ctx, cfg, nil, gateway.DaemonOptions{
 		OperatorToken: operatorToken,
 		SIP:           sip.NewFrontEnd,
 		Carrier: gateway.CarrierPoolConfig{
 			ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 100 * time.Millisecond,
 		},
-	})
-	if err != nil {
-		t.Fatalf("new daemon: %v", err)
-	}
-	if err := d.Start(ctx); err != nil {
-		t.Fatalf("start daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := d.Stop(stopCtx); err != nil {
-			t.Errorf("stop daemon: %v", err)
-		}
-	})
+	}, 10*time.Second)
 	f := &daemonFixture{t: t, d: d, sim: d.Simulator(), base: "http://" + d.HTTPAddr().String()}
 	f.waitReady(ctx)
 	return f
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// hash hashes a token at the lowest bcrypt cost, which optgate accepts
-// with a warning, so the tests spend no time on bcrypt.
-func hash(t *testing.T, secret string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
 }
 
 // waitReady polls /readyz until the carrier is bound.

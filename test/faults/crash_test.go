@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/internal/testredis"
 	"github.com/optgate/optgate/smpp"
 	"github.com/optgate/optgate/smpp/smscsim"
@@ -107,7 +108,7 @@ func TestKillUnderMOLoad(t *testing.T) {
 		ports[i] = n
 	}
 	config := filepath.Join(dir, "optgate.yaml")
-	text := fmt.Sprintf(subprocessYAML, ports[0], ports[1], ports[2], ports[3], dir, hash(t, password))
+	text := fmt.Sprintf(subprocessYAML, ports[0], ports[1], ports[2], ports[3], dir, daemontest.Hash(t, password))
 	if err := os.WriteFile(config, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -2,19 +2,16 @@ package faults
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/consent"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/internal/faultproxy"
 	"github.com/optgate/optgate/internal/testredis"
 	"github.com/optgate/optgate/smpp"
@@ -113,12 +110,12 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	r.carrier = startProxy(t, fmt.Sprintf("127.0.0.1:%d", simPort))
 
 	dir := t.TempDir()
-	text := fmt.Sprintf(inProcessYAML, simPort, dir, r.redis.Addr(), hash(t, password), r.carrier.Addr(), o.window)
+	text := fmt.Sprintf(inProcessYAML, simPort, dir, r.redis.Addr(), daemontest.Hash(t, password), r.carrier.Addr(), o.window)
 	cfg, err := config.Parse([]byte(text), "faults.yaml")
 	if err != nil {
 		t.Fatalf("parse the test configuration: %v", err)
 	}
-	r.d, err = gateway.NewDaemon(cfg, nil, gateway.DaemonOptions{
+	r.d = daemontest.Start(t, ctx, cfg, nil, gateway.DaemonOptions{
 		Carrier: gateway.CarrierPoolConfig{
 			RetryBackoff: 10 * time.Millisecond, ThrottlePause: 10 * time.Millisecond,
 			MaxThrottlePause: 40 * time.Millisecond, ReconnectDelay: 20 * time.Millisecond,
@@ -128,20 +125,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		Dispatch: gateway.DispatcherConfig{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
 		// 10:00 in New Jersey, outside quiet hours.
 		Now: func() time.Time { return time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC) },
-	})
-	if err != nil {
-		t.Fatalf("new daemon: %v", err)
-	}
-	if err := r.d.Start(ctx); err != nil {
-		t.Fatalf("start daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := r.d.Stop(stopCtx); err != nil {
-			t.Errorf("stop daemon: %v", err)
-		}
-	})
+	}, 15*time.Second)
 	r.sim = r.d.Simulator()
 
 	r.store, err = consent.OpenRedis(ctx, consent.RedisOptions{URL: server.URL(), KeyPrefix: keyPrefix})
@@ -162,15 +146,6 @@ func startProxy(t *testing.T, target string) *faultproxy.Proxy {
 	}
 	t.Cleanup(func() { _ = p.Close() })
 	return p
-}
-
-func hash(t testing.TB, secret string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
 }
 
 // setState imports a consent state for a subscriber of acme straight into
@@ -227,15 +202,10 @@ func (r *rig) atCarrier() (accepted, received map[string]int) {
 	return accepted, received
 }
 
+// waitFor polls cond until it holds, failing the test after waitTimeout.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	daemontest.WaitFor(t, waitTimeout, what, cond)
 }
 
 // business is an ESME of acme bound to optgate. It records the text of
@@ -312,26 +282,11 @@ func (b *business) moIDs() map[string][]string {
 // submit sends one GSM text and returns the command_status of the
 // submit_sm_resp, or an error when there was none.
 func (b *business) submit(ctx context.Context, to, text string) (smpp.CommandStatus, error) {
-	data, err := smpp.EncodeText(text, smpp.CodingDefault, smpp.TextOptions{})
+	sm, err := daemontest.NewSubmit(tollFree, to, text)
 	if err != nil {
 		return 0, err
 	}
-	sm := &smpp.SubmitSM{
-		SourceAddrTON: smpp.TONInternational, SourceAddrNPI: smpp.NPIISDN, SourceAddr: strings.TrimPrefix(tollFree, "+"),
-		DestAddrTON: smpp.TONInternational, DestAddrNPI: smpp.NPIISDN, DestinationAddr: strings.TrimPrefix(to, "+"),
-		ShortMessage: data,
-	}
-	ctx, cancel := context.WithTimeout(ctx, 35*time.Second)
-	defer cancel()
-	_, err = b.client.Submit(ctx, sm)
-	var st *smpp.StatusError
-	if errors.As(err, &st) {
-		return st.Status, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return smpp.StatusOK, nil
+	return daemontest.SubmitStatus(ctx, b.client, sm, 35*time.Second)
 }
 
 // tally is the outcome of one fault.

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/consent"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/internal/testredis"
 	"github.com/optgate/optgate/smpp"
 	"github.com/optgate/optgate/smpp/smscsim"
@@ -79,10 +78,7 @@ func newCluster(t *testing.T) *cluster {
 	}
 	t.Cleanup(func() { _ = c.sim.Close() })
 
-	hash, err := bcrypt.GenerateFromPassword([]byte("secret1"), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := daemontest.Hash(t, "secret1")
 	for name, bindType := range map[string]string{"gw-a": "transmitter", "gw-b": "receiver"} {
 		yaml := fmt.Sprintf(instanceYAML, c.srv.Addr, name, hash, c.sim.Addr(), bindType)
 		cfg, err := config.Parse([]byte(yaml), name+".yaml")
@@ -111,14 +107,7 @@ func (c *cluster) start(name string) *gateway.Daemon {
 		c.t.Fatalf("start daemon %s: %v", name, err)
 	}
 	c.t.Cleanup(func() { stop(c.t, d, 10*time.Second) })
-	waitFor(c.t, name+"'s carrier bind", func() bool {
-		for _, p := range d.Carriers().Pools() {
-			if p.BoundSessions() == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	waitFor(c.t, name+"'s carrier bind", daemontest.CarriersBound(d))
 	return d
 }
 
@@ -239,15 +228,11 @@ func bind(t *testing.T, ctx context.Context, d *gateway.Daemon, in *inbox) *smpp
 // returns optgate's message id.
 func submit(t *testing.T, ctx context.Context, c *smpp.Client, text string) string {
 	t.Helper()
-	data, err := smpp.EncodeText(text, smpp.CodingDefault, smpp.TextOptions{})
+	sm, err := daemontest.NewSubmit(tollFree, subscriber, text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sm := &smpp.SubmitSM{
-		SourceAddrTON: smpp.TONInternational, SourceAddrNPI: smpp.NPIISDN, SourceAddr: strings.TrimPrefix(tollFree, "+"),
-		DestAddrTON: smpp.TONInternational, DestAddrNPI: smpp.NPIISDN, DestinationAddr: strings.TrimPrefix(subscriber, "+"),
-		RegisteredDelivery: smpp.RegisteredDeliveryReceiptAlways, ShortMessage: data,
-	}
+	sm.RegisteredDelivery = smpp.RegisteredDeliveryReceiptAlways
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	resp, err := c.Submit(sctx, sm)
@@ -270,15 +255,10 @@ func (c *cluster) inject(text string) error {
 	return nil
 }
 
+// waitFor polls cond until it holds, failing the test after 20 seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	daemontest.WaitFor(t, 20*time.Second, what, cond)
 }
 
 // TestBusinessOnOtherInstance binds the business to instance a only. The

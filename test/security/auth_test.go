@@ -8,6 +8,7 @@ import (
 
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/smpp"
 )
 
@@ -93,7 +94,7 @@ accounts:
 carriers:
   - {name: sim, address: "127.0.0.1:2775", system_id: optgate, password: simpass, routes: ["+1"]}
 `
-	good := hash(t, acmePassword)
+	good := daemontest.Hash(t, acmePassword)
 	cases := map[string][2]string{
 		"plain ESME password": {acmePassword, good},
 		"plain API token":     {good, acmeToken},

@@ -1,24 +1,20 @@
 package security
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/smpp"
 )
 
@@ -107,19 +103,14 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	dir := t.TempDir()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	simPort := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
+	simPort := daemontest.FreePort(t, "tcp")
 
 	tlsYAML := ""
 	if o.tls != nil {
 		tlsYAML = fmt.Sprintf(", tls: {cert_file: %q, key_file: %q}", o.tls.certFile, o.tls.keyFile)
 	}
 	text := fmt.Sprintf(rigYAML, simPort, dir,
-		hash(t, acmePassword), hash(t, acmeToken), hash(t, globexPassword), hash(t, globexToken),
+		daemontest.Hash(t, acmePassword), daemontest.Hash(t, acmeToken), daemontest.Hash(t, globexPassword), daemontest.Hash(t, globexToken),
 		tlsYAML, o.pprof)
 	cfg, err := config.Parse([]byte(text), "security.yaml")
 	if err != nil {
@@ -127,75 +118,38 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 
 	core, logs := observer.New(zap.DebugLevel)
-	d, err := gateway.NewDaemon(cfg, zap.New(core), gateway.DaemonOptions{
+	d := daemontest.Start(t, ctx, cfg, zap.New(core), gateway.DaemonOptions{
 		ESME: gateway.ESMEServerConfig{FailedBindDelay: failedDelay, MaxFailedBindDelay: maxFailedDelay,
 			MaxUnbound: o.maxUnbound},
 		Carrier:       gateway.CarrierPoolConfig{ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 100 * time.Millisecond},
 		OperatorToken: operatorToken,
 		// 10:00 in New Jersey, outside quiet hours.
 		Now: func() time.Time { return time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC) },
-	})
-	if err != nil {
-		t.Fatalf("new daemon: %v", err)
-	}
-	if err := d.Start(ctx); err != nil {
-		t.Fatalf("start daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := d.Stop(stopCtx); err != nil {
-			t.Errorf("stop daemon: %v", err)
-		}
-	})
+	}, 10*time.Second)
 	r := &rig{t: t, ctx: ctx, d: d, logs: logs, client: &http.Client{Timeout: 10 * time.Second},
 		httpBase: "http://" + d.HTTPAddr().String()}
 	if o.tls != nil {
 		r.httpBase = "https://" + d.HTTPAddr().String()
 		r.client.Transport = &http.Transport{TLSClientConfig: o.tls.clientConfig()}
 	}
-	waitFor(t, "the carrier to bind", func() bool { return d.Carriers().Pools()[0].BoundSessions() > 0 })
+	waitFor(t, "the carrier to bind", daemontest.CarriersBound(d))
 	return r
 }
 
-func hash(t testing.TB, secret string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
-}
-
+// waitFor polls cond until it holds, failing the test after 10 seconds.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	daemontest.WaitFor(t, 10*time.Second, what, cond)
 }
 
 // optIn imports an opt-in of number with account through the operator's
 // CSV import.
 func (r *rig) optIn(account, number string) {
 	r.t.Helper()
-	body := strings.NewReader(number + ",opted_in\n")
-	req, err := http.NewRequestWithContext(r.ctx, http.MethodPost, r.httpBase+"/v1/consent/import?account="+account, body)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+operatorToken)
-	req.Header.Set("Content-Type", "text/csv")
-	resp, err := r.client.Do(req)
-	if err != nil {
-		r.t.Fatalf("import an opt-in: %v", err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		r.t.Fatalf("import an opt-in: status %d, want 200", resp.StatusCode)
+	res := daemontest.Request(r.t, r.ctx, r.client, http.MethodPost, r.httpBase+"/v1/consent/import?account="+account,
+		operatorToken, "text/csv", []byte(number+",opted_in\n"))
+	if res.Status != http.StatusOK {
+		r.t.Fatalf("import an opt-in: status %d, want 200", res.Status)
 	}
 }
 
@@ -203,26 +157,8 @@ func (r *rig) optIn(account, number string) {
 // status and body.
 func (r *rig) do(method, path, token, contentType string, body []byte) (int, string) {
 	r.t.Helper()
-	req, err := http.NewRequestWithContext(r.ctx, method, r.httpBase+path, bytes.NewReader(body))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := r.client.Do(req)
-	if err != nil {
-		r.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		r.t.Fatalf("%s %s: read the body: %v", method, path, err)
-	}
-	return resp.StatusCode, string(out)
+	res := daemontest.Request(r.t, r.ctx, r.client, method, r.httpBase+path, token, contentType, body)
+	return res.Status, string(res.Body)
 }
 
 // bind binds an ESME and returns the client, or the bind error.
@@ -293,26 +229,11 @@ func submit(ctx context.Context, t testing.TB, c *smpp.Client, from, to, text st
 // trySubmit sends a GSM text and returns the command_status of the
 // submit_sm_resp, or an error when there is none.
 func trySubmit(ctx context.Context, c *smpp.Client, from, to, text string) (smpp.CommandStatus, error) {
-	data, err := smpp.EncodeText(text, smpp.CodingDefault, smpp.TextOptions{})
+	sm, err := daemontest.NewSubmit(from, to, text)
 	if err != nil {
 		return 0, err
 	}
-	sm := &smpp.SubmitSM{
-		SourceAddrTON: smpp.TONInternational, SourceAddrNPI: smpp.NPIISDN, SourceAddr: strings.TrimPrefix(from, "+"),
-		DestAddrTON: smpp.TONInternational, DestAddrNPI: smpp.NPIISDN, DestinationAddr: strings.TrimPrefix(to, "+"),
-		ShortMessage: data,
-	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err = c.Submit(ctx, sm)
-	var st *smpp.StatusError
-	if errors.As(err, &st) {
-		return st.Status, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return smpp.StatusOK, nil
+	return daemontest.SubmitStatus(ctx, c, sm, 10*time.Second)
 }
 
 // statusOf returns the SMPP command_status of a gateway code.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	optsip "github.com/optgate/optgate/sip"
 	"github.com/optgate/optgate/smpp"
 	"github.com/optgate/optgate/smpp/smscsim"
@@ -81,15 +82,11 @@ func TestNotReadyNumberRejectedEverywhere(t *testing.T) {
 			t.Fatalf("bind: %v", err)
 		}
 		defer func() { _ = c.Close(context.Background()) }()
-		data, err := smpp.EncodeText("hi", smpp.CodingDefault, smpp.TextOptions{})
+		sm, err := daemontest.NewSubmit(tfNotReady, customer, "hi")
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = c.Submit(ctx, &smpp.SubmitSM{
-			SourceAddrTON: smpp.TONInternational, SourceAddrNPI: smpp.NPIISDN, SourceAddr: tfNotReady[1:],
-			DestAddrTON: smpp.TONInternational, DestAddrNPI: smpp.NPIISDN, DestinationAddr: customer[1:],
-			ShortMessage: data,
-		})
+		_, err = c.Submit(ctx, sm)
 		var st *smpp.StatusError
 		if !errors.As(err, &st) || st.Status != 0x0406 {
 			t.Errorf("submit_sm: %v, want command_status 0x00000406 (sender_not_ready)", err)
@@ -147,8 +144,8 @@ func TestSIPPortTakenFailsStart(t *testing.T) {
 	dir := t.TempDir()
 	greeting := filepath.Join(dir, "greeting.wav")
 	writeWAV(t, greeting, tonePCM(300*time.Millisecond, 440, 8000))
-	text := fmt.Sprintf(daemonYAML, freePort(t, "tcp"), dir, greeting, "sip:pbx@127.0.0.1:9",
-		hash(t, acmeToken), hash(t, acmePassword), ha1(betaUser, "optgate", betaPassword))
+	text := fmt.Sprintf(daemonYAML, daemontest.FreePort(t, "tcp"), dir, greeting, "sip:pbx@127.0.0.1:9",
+		daemontest.Hash(t, acmeToken), daemontest.Hash(t, acmePassword), ha1(betaUser, "optgate", betaPassword))
 	cfg, err := config.Parse([]byte(text), "test.yaml")
 	if err != nil {
 		t.Fatal(err)

@@ -8,9 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,10 +19,10 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/sip"
 	"github.com/optgate/optgate/smpp/smscsim"
 )
@@ -124,37 +122,24 @@ func newFixture(t testing.TB) *fixture {
 	f.pbx = newPBX(t)
 	greeting := filepath.Join(f.dir, "greeting.wav")
 	writeWAV(t, greeting, tonePCM(300*time.Millisecond, 440, 8000))
-	simPort := freePort(t, "tcp")
+	simPort := daemontest.FreePort(t, "tcp")
 	text := fmt.Sprintf(daemonYAML, simPort, f.dir, greeting, "sip:pbx@"+f.pbx.addr,
-		hash(t, acmeToken), hash(t, acmePassword), ha1(betaUser, "optgate", betaPassword))
+		daemontest.Hash(t, acmeToken), daemontest.Hash(t, acmePassword), ha1(betaUser, "optgate", betaPassword))
 	cfg, err := config.Parse([]byte(text), "test.yaml")
 	if err != nil {
 		t.Fatalf("parse test configuration: %v", err)
 	}
 	f.cfg = cfg
-	f.d, err = gateway.NewDaemon(cfg, logger, gateway.DaemonOptions{
+	f.d = daemontest.Start(t, ctx, cfg, logger, gateway.DaemonOptions{
 		OperatorToken: operatorToken,
 		SIP:           sip.NewFrontEnd,
 		Carrier: gateway.CarrierPoolConfig{
 			ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 100 * time.Millisecond,
 		},
 		Dispatch: gateway.DispatcherConfig{MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond},
-	})
-	if err != nil {
-		t.Fatalf("new daemon: %v", err)
-	}
-	if err := f.d.Start(ctx); err != nil {
-		t.Fatalf("start daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		stopCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		defer cancel()
-		if err := f.d.Stop(stopCtx); err != nil {
-			t.Errorf("stop daemon: %v", err)
-		}
-	})
+	}, 15*time.Second)
 	f.sim = f.d.Simulator()
-	waitFor(t, "the carrier to bind", func() bool { return f.d.Carriers().Pools()[0].BoundSessions() > 0 })
+	waitFor(t, "the carrier to bind", daemontest.CarriersBound(f.d))
 	return f
 }
 
@@ -189,27 +174,9 @@ func (r apiResponse) errorCode() string {
 // api sends one request to the daemon's HTTP API.
 func (f *fixture) api(method, path, token, contentType string, body []byte) apiResponse {
 	f.t.Helper()
-	req, err := http.NewRequestWithContext(f.ctx, method, "http://"+f.d.HTTPAddr().String()+path,
-		bytes.NewReader(body))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		f.t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return apiResponse{status: res.StatusCode, header: res.Header, body: data}
+	res := daemontest.Request(f.t, f.ctx, http.DefaultClient, method, "http://"+f.d.HTTPAddr().String()+path,
+		token, contentType, body)
+	return apiResponse{status: res.Status, header: res.Header, body: res.Body}
 }
 
 // optIn gives a customer the opted-in state with an account through the
@@ -238,43 +205,7 @@ func (f *fixture) waitMessages(n int) []smscsim.Message {
 // waitFor polls cond until it holds, failing the test after testTimeout.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// freePort returns a loopback port of network that was free a moment ago.
-func freePort(t testing.TB, network string) int {
-	t.Helper()
-	if network == "udp" {
-		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pc.Close()
-		return pc.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// hash returns the bcrypt hash of secret at the lowest cost, which optgate
-// accepts, so the tests spend no time on bcrypt.
-func hash(t testing.TB, secret string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(h)
+	daemontest.WaitFor(t, testTimeout, what, cond)
 }
 
 // ha1 returns the MD5 digest H(A1) of RFC 2617 section 3.2.2.2.

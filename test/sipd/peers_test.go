@@ -13,6 +13,8 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/optgate/optgate/internal/daemontest"
 )
 
 // pbx is a SIP user agent on UDP that takes MESSAGE requests with 200 OK,
@@ -88,7 +90,7 @@ func newPhone(t testing.TB) *phone {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// A fixed port makes the phone send from its listening socket, so the
 	// Contact it sends and the socket that gets the daemon's BYE match.
-	port := freePort(t, "udp")
+	port := daemontest.FreePort(t, "udp")
 	dg := diago.NewDiago(ua, diago.WithLogger(quiet),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
 	ctx, cancel := context.WithCancel(context.Background())

@@ -1,117 +1,25 @@
 package sipd
 
 import (
-	"context"
 	"encoding/json"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago/audio"
+
+	"github.com/optgate/optgate/internal/sipptest"
 )
 
 // scenarioDir holds the sipp scenarios, relative to this package.
 const scenarioDir = "../sip"
 
-// sippRun is one run of a sipp scenario.
-type sippRun struct {
-	scenario string
-	// keys are passed with -key.
-	keys map[string]string
-	// files are written to the working directory first.
-	files map[string][]byte
-	// args are more sipp options.
-	args []string
-}
-
-// sippPath returns the sipp binary, failing the test with the install
-// step when it is missing.
-func sippPath(t testing.TB) string {
-	t.Helper()
-	bin, err := exec.LookPath("sipp")
-	if err != nil {
-		t.Fatal("sipp is not installed; install it with `apt-get install sipp` (Debian) and run the test again")
-	}
-	return bin
-}
-
-// runSipp runs one call of a sipp scenario against addr over UDP, from a
-// copy in a temporary directory so that sipp's logs stay out of the
-// repository. It fails the test with sipp's error log and output unless
-// sipp exits with 0.
-func runSipp(t *testing.T, addr string, run sippRun) {
-	t.Helper()
-	bin := sippPath(t)
-	dir := t.TempDir()
-	path := copyScenario(t, dir, run.scenario)
-	for name, data := range run.files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args := []string{addr, "-sf", path, "-m", "1", "-l", "1", "-t", "u1", "-i", "127.0.0.1",
-		"-p", strconv.Itoa(freePort(t, "udp")), "-mp", strconv.Itoa(freePort(t, "udp")),
-		"-timeout", "30s", "-timeout_error", "-nostdin", "-trace_err"}
-	for k, v := range run.keys {
-		args = append(args, "-key", k, v)
-	}
-	args = append(args, run.args...)
-
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("sipp %s: %v\nerror log:\n%s\noutput (last 3000 bytes):\n%s", run.scenario, err,
-			errorLogs(dir), tail(out, 3000))
-	}
-}
-
-// copyScenario copies a scenario of scenarioDir into dir and returns the
-// copy's path.
-func copyScenario(t testing.TB, dir, name string) string {
-	t.Helper()
-	src, err := os.ReadFile(filepath.Join(scenarioDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, src, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// errorLogs returns the contents of sipp's error logs in dir.
-func errorLogs(dir string) []byte {
-	logs, _ := filepath.Glob(filepath.Join(dir, "*errors.log"))
-	var out []byte
-	for _, l := range logs {
-		b, _ := os.ReadFile(l)
-		out = append(out, b...)
-	}
-	return out
-}
-
-func tail(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[len(b)-n:]
-	}
-	return b
-}
-
 func TestSippMessageAllowed(t *testing.T) {
 	f := newFixture(t)
 	f.optIn("acme", customer)
-	runSipp(t, f.sipAddr("udp"), sippRun{scenario: "message_allowed.xml",
-		keys: map[string]string{"from": tfAcme, "to": customer}})
+	sipptest.RunUDP(t, f.sipAddr("udp"), sipptest.Run{Dir: scenarioDir, Scenario: "message_allowed.xml",
+		Keys: map[string]string{"from": tfAcme, "to": customer}})
 	msg := f.waitMessages(1)[0]
 	if msg.Source != "18885550100" || msg.Destination != "12015550101" {
 		t.Errorf("carrier got %s -> %s, want 18885550100 -> 12015550101", msg.Source, msg.Destination)
@@ -125,8 +33,8 @@ func TestSippMessageAllowed(t *testing.T) {
 
 func TestSippMessageBlocked(t *testing.T) {
 	f := newFixture(t)
-	runSipp(t, f.sipAddr("udp"), sippRun{scenario: "message_blocked.xml",
-		keys: map[string]string{"from": tfAcme, "to": customer2}})
+	sipptest.RunUDP(t, f.sipAddr("udp"), sipptest.Run{Dir: scenarioDir, Scenario: "message_blocked.xml",
+		Keys: map[string]string{"from": tfAcme, "to": customer2}})
 	// A blocked text must not reach the carrier. The wait gives a wrong
 	// submit the time to arrive.
 	time.Sleep(200 * time.Millisecond)
@@ -138,9 +46,9 @@ func TestSippMessageBlocked(t *testing.T) {
 func TestSippDigestChallengeAndRetry(t *testing.T) {
 	f := newFixture(t)
 	f.optIn("beta", customer)
-	runSipp(t, f.sipAddr("udp"), sippRun{scenario: "message_digest.xml",
-		keys: map[string]string{"from": tfBeta, "to": customer},
-		args: []string{"-au", betaUser, "-ap", betaPassword}})
+	sipptest.RunUDP(t, f.sipAddr("udp"), sipptest.Run{Dir: scenarioDir, Scenario: "message_digest.xml",
+		Keys: map[string]string{"from": tfBeta, "to": customer},
+		Args: []string{"-au", betaUser, "-ap", betaPassword}})
 	if got := f.waitMessages(1)[0].Source; got != "18005550100" {
 		t.Errorf("carrier source = %q, want beta's number 18005550100", got)
 	}
@@ -149,29 +57,15 @@ func TestSippDigestChallengeAndRetry(t *testing.T) {
 func TestSippCallLeavesVoicemailListedByAPI(t *testing.T) {
 	f := newFixture(t)
 	// The greeting goes to this socket, named in sipp's SDP offer.
-	rtp, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rtp.Close()
-	var packets atomic.Int64
-	go func() {
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := rtp.ReadFrom(buf); err != nil {
-				return
-			}
-			packets.Add(1)
-		}
-	}()
+	rtp := sipptest.ListenRTP(t)
 
-	runSipp(t, f.sipAddr("udp"), sippRun{scenario: "call_voicemail.xml",
-		keys: map[string]string{"from": customer, "to": tfAcme,
-			"rtp_port": strconv.Itoa(rtp.LocalAddr().(*net.UDPAddr).Port)},
-		files: map[string][]byte{"voice.ulaw": uLawTone(t, 2500*time.Millisecond)},
+	sipptest.RunUDP(t, f.sipAddr("udp"), sipptest.Run{Dir: scenarioDir, Scenario: "call_voicemail.xml",
+		Keys: map[string]string{"from": customer, "to": tfAcme,
+			"rtp_port": strconv.Itoa(rtp.Port())},
+		Files: map[string][]byte{"voice.ulaw": uLawTone(t, 2500*time.Millisecond)},
 	})
 	// 300 ms of greeting and the 500 ms beep are 40 packets of 20 ms.
-	if n := packets.Load(); n < 35 {
+	if n := rtp.Packets(); n < 35 {
 		t.Errorf("got %d RTP packets of greeting and beep, want at least 35", n)
 	}
 

@@ -11,11 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/consent"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/internal/testredis"
 )
 
@@ -96,14 +95,8 @@ func quoteList(addrs []string) string {
 // parseDaemonConfig fills daemonYAML with the topology lines and parses it.
 func parseDaemonConfig(t *testing.T, topology string) *config.Config {
 	t.Helper()
-	port, err := testredis.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(apiToken), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := daemontest.FreePort(t, "tcp")
+	hash := daemontest.Hash(t, apiToken)
 	text := fmt.Sprintf(daemonYAML, port, t.TempDir(), topology, keyPrefix, hash)
 	cfg, err := config.Parse([]byte(text), "topology.yaml")
 	if err != nil {
@@ -116,27 +109,14 @@ func parseDaemonConfig(t *testing.T, topology string) *config.Config {
 // carrier bind is up.
 func startDaemon(t *testing.T, cfg *config.Config) *gateway.Daemon {
 	t.Helper()
-	d, err := gateway.NewDaemon(cfg, nil, gateway.DaemonOptions{
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	d := daemontest.Start(t, ctx, cfg, nil, gateway.DaemonOptions{
 		Carrier: gateway.CarrierPoolConfig{
 			RetryBackoff: 10 * time.Millisecond, ReconnectDelay: 20 * time.Millisecond,
 			MaxReconnectDelay: 100 * time.Millisecond,
 		},
-	})
-	if err != nil {
-		t.Fatalf("new daemon: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := d.Start(ctx); err != nil {
-		t.Fatalf("start daemon: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := d.Stop(ctx); err != nil {
-			t.Errorf("stop daemon: %v", err)
-		}
-	})
+	}, 10*time.Second)
 
 	for d.Ready(ctx)["carrier:sim"] != nil {
 		if ctx.Err() != nil {
