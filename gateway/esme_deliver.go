@@ -110,7 +110,12 @@ func (d esmeDeliverer) Send(ctx context.Context, item Item) (func() error, error
 		return nil, deliverError(s, item, err)
 	}
 	return func() error {
-		_, err := pending.Wait(ctx)
+		resp, err := pending.Wait(ctx)
+		if err == nil {
+			// Wait reports only transport failures; the ESME's verdict
+			// is the response's command_status.
+			err = smpp.CheckStatus(resp)
+		}
 		return deliverError(s, item, err)
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,11 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	defer cancel()
 	client, err := l.bind(listenCtx, smpp.ClientConfig{
 		Addr: *addr, SystemID: *systemID, Password: *password, BindType: bindType, Handler: l.handle,
+		// optgate sends up to its window of deliver_sm before the first
+		// response; a larger inbound window takes them all without
+		// ESME_RTHROTTLED.
+		InboundWindow: listenInboundWindow,
+		Hooks:         smpp.Hooks{PDUReceived: l.arrived},
 	}, stderr)
 	if errors.Is(err, smpp.ErrInvalidConfig) {
 		return usageError(fs, stderr, "%v", err)
@@ -119,6 +125,44 @@ type listener struct {
 
 	mu   sync.Mutex
 	seen int
+	// order holds the sequence numbers of the deliver_sm PDUs read from
+	// the connection and not yet handled, in arrival order. The client
+	// runs handlers concurrently, so each waits for its turn to keep the
+	// printed order and the count in queue order.
+	order []uint32
+}
+
+// listenInboundWindow is the number of deliver_sm handled at once.
+const listenInboundWindow = 64
+
+// turnWait bounds how long a handler waits for the deliver_sm before it,
+// in case that one never reaches a handler (the client answered it
+// itself, or the connection was replaced).
+const turnWait = 2 * time.Second
+
+// arrived notes a deliver_sm read from the connection.
+func (l *listener) arrived(_ string, h smpp.Header) {
+	if h.CommandID != smpp.DeliverSMID {
+		return
+	}
+	l.mu.Lock()
+	l.order = append(l.order, h.SequenceNumber)
+	l.mu.Unlock()
+}
+
+// takeTurn waits until seq is the oldest unhandled deliver_sm, or turnWait
+// passed, and returns with mu held and seq removed from the order.
+func (l *listener) takeTurn(seq uint32) {
+	deadline := time.Now().Add(turnWait)
+	l.mu.Lock()
+	for (len(l.order) == 0 || l.order[0] != seq) && time.Now().Before(deadline) {
+		l.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		l.mu.Lock()
+	}
+	if i := slices.Index(l.order, seq); i >= 0 {
+		l.order = slices.Delete(l.order, i, i+1)
+	}
 }
 
 // bind connects the client and waits for the bind. Credentials that
@@ -173,7 +217,7 @@ func (l *listener) handle(_ context.Context, req smpp.PDU) smpp.CommandStatus {
 	if !ok {
 		return smpp.StatusTempAppError
 	}
-	l.mu.Lock()
+	l.takeTurn(d.PDUHeader().SequenceNumber)
 	defer l.mu.Unlock()
 	if l.count > 0 && l.seen >= l.count {
 		return smpp.StatusTempAppError

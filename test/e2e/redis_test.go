@@ -48,11 +48,15 @@ func checkRedis(t *testing.T, addr string) {
 			all, err, len(keys), redisKeyPrefix)
 	}
 
+	// Each confirmation the gateway queued is recorded after its keyword.
 	checkAudit(t, rdb, keys, subscriber, []auditWant{
 		{"request", "requested", "", "requested"},
 		{"yes", "opted_in", "", "opted_in"},
+		{"reply_queued", "reply_queued", "", "opted_in"},
 		{"stop", "opted_out", "", "opted_out"},
+		{"reply_queued", "reply_queued", "", "opted_out"},
 		{"resume", "resumed", "", "opted_in"},
+		{"reply_queued", "reply_queued", "", "opted_in"},
 	})
 	// The rejected third requests, one over HTTP and one over SMPP, are
 	// kept as evidence too, with the reason nothing changed.
