@@ -521,7 +521,8 @@ for n in "${memory_counts[@]}"; do
   if OPTGATE_REDIS_MEMORY=1 OPTGATE_REDIS_MEMORY_RECORDS=$n "${memory_cmd[@]}" >"$work/memory-$n.txt" 2>&1; then
     per=$(grep -o '[0-9.]* bytes per record ([^)]*)' "$work/memory-$n.txt" | head -n 1)
     if [[ -n $per ]]; then
-      memory_rows+=("| $n | ${per%% bytes per record*} | ${per#* bytes per record } |")
+      details=${per#* bytes per record (}
+      memory_rows+=("| $n | ${per%% bytes per record*} | ${details%)} |")
     else
       skipped+=("redis memory, $n records: no result line in the test output")
     fi
