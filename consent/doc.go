@@ -15,8 +15,12 @@
 //     account may send at most two requests to a number, and none to a
 //     number that opted out.
 //   - A STOP-family keyword or revocation phrase opts the number out at
-//     once, from any state, with exactly one confirmation. YES never lifts
-//     an opt-out. UNSTOP or START restores the state before the STOP.
+//     once, from any state, with one confirmation. The confirmation stays
+//     pending in the record until the gateway reports it queued
+//     (EventReplyQueued), so a STOP the carrier redelivers after a crash
+//     still gets it; a crash between queueing and that report can cost
+//     one extra confirmation. YES never lifts an opt-out. UNSTOP or START
+//     restores the state before the STOP.
 //   - HELP and INFO are answered in every state.
 //   - A reassigned or disconnected number loses its consent until a new
 //     request and YES.
