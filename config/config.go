@@ -128,6 +128,13 @@ type SIPListener struct {
 	// account. Storing a new one deletes the oldest beyond it, and 0 sets
 	// no limit. Default: 1000.
 	VoicemailMaxCount int `yaml:"voicemail_max_count"`
+	// MaxCalls is how many calls to toll-free numbers are answered at
+	// once; more get 486 Busy Here. Each call holds a greeting player and
+	// a recording. Default: 32.
+	MaxCalls int `yaml:"max_calls"`
+	// MaxRequests is how many MESSAGE and INFO requests are handled at
+	// once; more get 503 with Retry-After. Default: 512.
+	MaxRequests int `yaml:"max_requests"`
 }
 
 // Simulator is the built-in SMSC simulator. A carrier bound to its address

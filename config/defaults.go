@@ -43,6 +43,8 @@ func newDefaults() *Config {
 		TLSAddr:           DefaultSIPTLSAddr,
 		VoicemailMaxAge:   90 * 24 * time.Hour,
 		VoicemailMaxCount: 1000,
+		MaxCalls:          32,
+		MaxRequests:       512,
 	}
 	c.Listeners.Simulator = Simulator{
 		Addr:         DefaultSimulatorAddr,

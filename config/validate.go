@@ -128,6 +128,12 @@ func (v *validator) sipListener(s *SIPListener, useTCP func(path, addr string)) 
 	if s.VoicemailMaxCount < 0 {
 		v.errorf("listeners.sip.voicemail_max_count", "must not be negative; use 0 for no limit")
 	}
+	if s.MaxCalls < 1 {
+		v.errorf("listeners.sip.max_calls", "must be at least 1")
+	}
+	if s.MaxRequests < 1 {
+		v.errorf("listeners.sip.max_requests", "must be at least 1")
+	}
 }
 
 func (v *validator) store(s *Store) {

@@ -41,6 +41,8 @@ func NewFrontEnd(deps gateway.SIPDeps) (gateway.SIPFrontEnd, error) {
 		Accounts:    cfg.Accounts,
 		MaskNumbers: cfg.Logging.MaskNumbers,
 		GreetingDir: filepath.Join(deps.DataDir, greetingSubdir),
+		MaxCalls:    cfg.Listeners.SIP.MaxCalls,
+		MaxRequests: cfg.Listeners.SIP.MaxRequests,
 	}, Deps{
 		MT:         deps.MT,
 		Voicemails: voicemails,
