@@ -18,7 +18,7 @@
 //     once, from any state, with one confirmation. The confirmation stays
 //     pending in the record until the gateway reports it queued
 //     (EventReplyQueued), so a STOP the carrier redelivers after a crash
-//     still gets it; a crash between queueing and that report can cost
+//     still gets it. A crash between queueing and that report can cost
 //     one extra confirmation. YES never lifts an opt-out. UNSTOP or START
 //     restores the state before the STOP.
 //   - HELP and INFO are answered in every state.

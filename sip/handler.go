@@ -138,9 +138,9 @@ func (s *Server) diagoMiddleware(next sipgo.RequestHandler) sipgo.RequestHandler
 	})
 }
 
-// pendingInvite is what the call handler needs to know about an INVITE
-// beyond the request: who sent it, and its server transaction, which
-// Stop ends when the caller never acknowledges the answer.
+// pendingInvite is the state of an INVITE that the call handler needs
+// beyond the request: the sender's identity, and the server transaction
+// that Stop ends when the caller never sends the ACK.
 type pendingInvite struct {
 	id identity
 	tx sip.ServerTransaction

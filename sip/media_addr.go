@@ -10,9 +10,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// mediaPolicy is where optgate may send a call's RTP and RTCP: the
-// signalling source address of the INVITE, or an address inside the
-// networks of the trunk that sent it. Without the check, any allowed
+// mediaPolicy is the set of addresses optgate may send a call's RTP and
+// RTCP to: the signalling source address of the INVITE, and the networks
+// of the trunk that sent it. Without the check, any allowed
 // trunk could make optgate send a greeting's RTP to a third party by
 // naming its address in SDP, which turns optgate into a reflector.
 type mediaPolicy struct {

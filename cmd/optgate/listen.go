@@ -135,9 +135,9 @@ type listener struct {
 // listenInboundWindow is the number of deliver_sm handled at once.
 const listenInboundWindow = 64
 
-// turnWait bounds how long a handler waits for the deliver_sm before it,
-// in case that one never reaches a handler (the client answered it
-// itself, or the connection was replaced).
+// turnWait bounds how long a handler waits for the earlier deliver_sm,
+// because that one may never reach a handler: the client may have
+// rejected it itself, or the connection was replaced.
 const turnWait = 2 * time.Second
 
 // arrived notes a deliver_sm read from the connection.
