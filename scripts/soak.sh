@@ -6,8 +6,9 @@
 # delivery receipt for every message, so that each id map record reaches
 # its final state and is deleted receipts.keep_after_final later. Every
 # SOAK_INTERVAL it writes a CSV row with optgate's resident set size
-# (VmRSS of /proc/PID/status), its go_goroutines metric from /metrics and,
-# with the embedded store, the size of gateway.db. At the end it prints
+# (VmRSS of /proc/PID/status, split into anonymous memory and mapped
+# files), its goroutines, Go heap and MT count from /metrics and, with the
+# embedded store, the size of gateway.db. At the end it prints
 # the samples at the start, the middle and the end.
 #
 # Needs go and curl on PATH, and redis-server with SOAK_STORE=redis. Every
@@ -125,12 +126,23 @@ wait_port() {
   return 1
 }
 
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+# memory_kib PID prints VmRSS, RssAnon and RssFile of /proc/PID/status in
+# KiB, comma-separated. RssFile counts the pages of bbolt's mapped files,
+# which the kernel can drop under pressure; RssAnon is the process's own.
+memory_kib() {
+  awk '/^VmRSS:/ {t = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2}
+    END { printf "%d,%d,%d", t, a, f }' "/proc/$1/status" 2>/dev/null || echo "0,0,0"
+}
 
-# goroutines prints the go_goroutines gauge of optgate's /metrics.
-goroutines() {
+# metrics prints, comma-separated, the go_goroutines gauge, the Go heap in
+# use in KiB and the count of MT messages optgate sent to a carrier, read
+# from optgate's /metrics; a value it cannot read is empty.
+metrics() {
   curl -s --max-time 5 "http://127.0.0.1:$http_port/metrics" |
-    awk '/^go_goroutines / {print $2; found = 1} END { if (!found) print "" }'
+    awk '/^go_goroutines / {g = $2}
+      /^go_memstats_heap_inuse_bytes / {h = sprintf("%d", $2 / 1024)}
+      /^optgate_gateway_messages_total\{/ && /direction="mt"/ && /outcome="sent"/ {m += $2; seen = 1}
+      END { printf "%s,%s,%s", g, h, seen ? sprintf("%d", m) : "" }'
 }
 
 log "building optgate into $work"
@@ -226,10 +238,10 @@ gateway_db_kib() {
   echo $((bytes / 1024))
 }
 
-echo "elapsed_s,rss_kib,goroutines,gateway_db_kib" >"$csv"
+echo "elapsed_s,rss_kib,rss_anon_kib,rss_file_kib,goroutines,heap_inuse_kib,mt_sent,gateway_db_kib" >"$csv"
 sample() {
   local elapsed=$1
-  echo "$elapsed,$(rss_kb "$daemon_pid"),$(goroutines),$(gateway_db_kib)" >>"$csv"
+  echo "$elapsed,$(memory_kib "$daemon_pid"),$(metrics),$(gateway_db_kib)" >>"$csv"
 }
 begin=$(date +%s)
 sample 0
@@ -253,11 +265,19 @@ awk -F, -v dur="$duration_s" 'NR == 1 { next } { row[++n] = $0 }
   END {
     if (n == 0) { print "soak: no samples" > "/dev/stderr"; exit 1 }
     mid = int((n + 1) / 2)
-    split(row[1], s, ","); split(row[mid], m, ","); split(row[n], e, ",")
-    printf "| point | elapsed | RSS | goroutines | gateway.db |\n|---|---|---|---|---|\n"
-    printf "| start | %ds | %.1f MiB | %s | %.1f MiB |\n", s[1], s[2] / 1024, s[3], s[4] / 1024
-    printf "| middle | %ds | %.1f MiB | %s | %.1f MiB |\n", m[1], m[2] / 1024, m[3], m[4] / 1024
-    printf "| end | %ds | %.1f MiB | %s | %.1f MiB |\n", e[1], e[2] / 1024, e[3], e[4] / 1024
+    printf "| point | elapsed | RSS | of it anonymous | of it mapped files | Go heap | goroutines | MT sent/s since the last sample | gateway.db |\n"
+    printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    point("start", 1); point("middle", mid); point("end", n)
+  }
+  function point(name, i,    r, p, rate) {
+    split(row[i], r, ",")
+    rate = "-"
+    if (i > 1) {
+      split(row[i - 1], p, ",")
+      if (r[7] != "" && p[7] != "" && r[1] > p[1]) rate = sprintf("%d", (r[7] - p[7]) / (r[1] - p[1]))
+    }
+    printf "| %s | %d s | %.1f MiB | %.1f MiB | %.1f MiB | %.1f MiB | %s | %s | %.1f MiB |\n",
+      name, r[1], r[2] / 1024, r[3] / 1024, r[4] / 1024, r[6] / 1024, r[5], rate, r[8] / 1024
   }' "$csv"
 # The load's own totals, from the JSON report of optgate bench.
 awk -F': ' '/^  "(submitted|acked|failed|acked_per_s|receipts)":/ { gsub(/[ ,"]/, "", $1); gsub(/[ ,]/, "", $2); printf "%s=%s ", $1, $2 }
