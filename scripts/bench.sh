@@ -35,6 +35,10 @@
 #   BENCH_SIP_CALL_RATES="20 40"     call rates of the SIP runs, calls/s
 set -euo pipefail
 cd "$(dirname "$0")/.."
+log_prefix=bench
+pids=()
+source scripts/lib.sh
+use_ports_from 10000
 
 quick=${BENCH_QUICK:-0}
 if [[ $quick == 1 ]]; then
@@ -54,31 +58,20 @@ out=${BENCH_OUT:-docs/benchmarks-latest.md}
 recipients=+12015550000-+12015559999
 operator_token=bench-operator-token
 
-for tool in go curl redis-server; do
-  command -v "$tool" >/dev/null || { echo "bench: $tool not found on PATH; install it first" >&2; exit 2; }
-done
+require_tools go curl redis-server
 
 work=$(mktemp -d -t optgate-bench.XXXXXX)
 keep_work=0 # set when a daemon died, so its log survives
-pids=()
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
+  stop_started
   if [[ ${BENCH_KEEP:-0} == 1 || $keep_work == 1 ]]; then
-    echo "bench: work directory kept: $work" >&2
+    log "work directory kept: $work"
   else
     rm -rf "$work"
   fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-log() { echo "bench: $*" >&2; }
 
 # commands collects the exact commands run, for the report. The work
 # directory is shown as $WORK.
@@ -93,44 +86,6 @@ note_command() {
     line+="${line:+ }$arg"
   done
   commands+=("$line")
-}
-
-# free_port prints a loopback TCP port nothing listens on and that this
-# script has not handed out yet. It picks below the kernel's ephemeral
-# range (/proc/sys/net/ipv4/ip_local_port_range), because any outgoing
-# connection on the machine may take a port in that range as its local
-# port between the pick and the daemon's bind.
-used_ports=" "
-ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-if ((ephemeral_low > 12000)); then
-  port_low=10000 port_span=$((ephemeral_low - 10000))
-else
-  port_low=20000 port_span=40000
-fi
-free_port() {
-  local port tries
-  for tries in $(seq 200); do
-    port=$((port_low + RANDOM % port_span))
-    [[ $used_ports == *" $port "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      used_ports+="$port "
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "bench: no free port found" >&2
-  return 1
-}
-
-# wait_port waits up to 10s until something accepts connections on port.
-wait_port() {
-  local port=$1 i
-  for i in $(seq 500); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    sleep 0.02
-  done
-  echo "bench: nothing listens on 127.0.0.1:$1 after 10s" >&2
-  return 1
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -177,45 +132,6 @@ json_number() {
     END { if (!found) print 0 }' "$1" 2>/dev/null || echo 0
 }
 
-# write_config FILE STORE_YAML writes a daemon configuration: the demo
-# account with its public credentials (password demopass, token
-# demo-token) allowed $binds binds, the simulator as the only carrier, SIP
-# off, and the given store section.
-write_config() {
-  cat >"$1" <<EOF
-listeners:
-  smpp: {addr: "127.0.0.1:$smpp_port"}
-  http: {addr: "127.0.0.1:$http_port"}
-  sip: {enabled: false}
-  simulator: {enabled: false}
-$2
-logging: {level: info, format: json}
-accounts:
-  - id: demo
-    business_name: Demo Coffee Co.
-    toll_free:
-      - number: "+18005550100"
-        greeting: builtin:demo
-        voicemail: {enabled: true}
-    esme:
-      - system_id: demo
-        password_hash: \$2a\$10\$Po9C.dIEP.RsQfRJvKqeIOK.wZWQjQqF8z2AwF4s8pFrQG3Q2FqdW
-        max_binds: $binds
-    api_tokens:
-      - name: demo
-        hash: \$2a\$10\$sEgKhmjOKtBZbs1zBs5dSOSztdP7UHk56cqlIBB950QsK3RRuCQq.
-carriers:
-  - name: sim
-    address: "127.0.0.1:$sim_port"
-    system_id: optgate
-    password: simpass
-    binds: $binds
-    window: $((window * 2))
-    routes: ["+"]
-EOF
-  "$optgate" config check "$1" >/dev/null
-}
-
 # start_daemon NAME CONFIG starts optgate run, waits for /readyz and sets
 # daemon_pid, ready_ms (start to ready) and idle_rss (KiB, 1s after ready).
 # When another process took the SMPP or HTTP port after free_port picked
@@ -239,24 +155,9 @@ start_daemon() {
 }
 
 start_daemon_once() {
-  local name=$1 config=$2 start code i
+  local start
   start=$(now_ms)
-  OPTGATE_OPERATOR_TOKEN=$operator_token "$optgate" run -config "$config" 2>"$work/$name-daemon.log" &
-  daemon_pid=$!
-  pids+=("$daemon_pid")
-  for i in $(seq 1500); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/readyz" || true)
-    [[ $code == 200 ]] && break
-    if ! kill -0 "$daemon_pid" 2>/dev/null; then
-      log "optgate run exited: $(tail -n 5 "$work/$name-daemon.log")"
-      return 1
-    fi
-    sleep 0.01
-  done
-  if [[ $code != 200 ]]; then
-    log "optgate run not ready after 15s"
-    return 1
-  fi
+  start_optgate "$2" "$work/$1-daemon.log" || return 1
   ready_ms=$(($(now_ms) - start))
   sleep 1
   idle_rss=$(rss_kb "$daemon_pid")
@@ -276,11 +177,6 @@ daemon_alive() {
   log "optgate run ($1) exited with status $status; its log is $work/$1-daemon.log"
   keep_work=1
   return 1
-}
-
-stop_pid() {
-  kill -TERM "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
 }
 
 # resources collects one table row per daemon: NAME SMPP_REPORT
@@ -319,7 +215,7 @@ else
   optgate_flags=(-target "127.0.0.1:$smpp_port" -system-id demo -password demopass)
 
   # Embedded store, filled straight into the file before the daemon opens it.
-  write_config "$work/embedded.yaml" "store: {type: embedded, embedded: {path: \"$work/embedded.db\"}}"
+  write_demo_config "$work/embedded.yaml" "store: {type: embedded, embedded: {path: \"$work/embedded.db\"}}"
   note_command optgate bench -prepare-only -store "$work/embedded.db" -to "$recipients"
   if ! "$optgate" bench -prepare-only -store "$work/embedded.db" -to "$recipients" >&2; then
     skipped+=("optgate embedded and HTTP: importing the opted-in numbers into the store file failed")
@@ -348,7 +244,7 @@ else
   redis_pid=$!
   pids+=("$redis_pid")
   wait_port "$redis_port"
-  write_config "$work/redis.yaml" "store: {type: redis, redis: {addr: \"127.0.0.1:$redis_port\"}}"
+  write_demo_config "$work/redis.yaml" "store: {type: redis, redis: {addr: \"127.0.0.1:$redis_port\"}}"
   if start_daemon redis "$work/redis.yaml"; then
     commands+=("optgate bench -prepare-only -api http://127.0.0.1:$http_port -operator-token \$TOKEN -to $recipients")
     if "$optgate" bench -prepare-only -api "http://127.0.0.1:$http_port" -operator-token "$operator_token" \
@@ -463,8 +359,7 @@ elif ! command -v python3 >/dev/null; then
 else
   http_port=$(free_port)
   sip_port=$(free_udp_port)
-  secs=${duration%s}
-  [[ $secs =~ ^[0-9]+$ ]] || secs=20
+  secs=$(seconds "$duration" 2>/dev/null) || secs=20
   write_sip_config "$work/sip.yaml"
   (echo SEQUENTIAL && seq -f '+1201555%04g' 0 9999) >"$work/recipients.csv"
   note_command optgate bench -prepare-only -store "$work/sip.db" -to "$recipients"

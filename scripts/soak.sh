@@ -30,6 +30,9 @@
 #                         the work directory, which is then kept
 set -euo pipefail
 cd "$(dirname "$0")/.."
+log_prefix=soak
+pids=()
+source scripts/lib.sh
 
 duration=${SOAK_DURATION:-1h}
 rate=${SOAK_RATE:-2000}
@@ -43,9 +46,7 @@ operator_token=soak-operator-token
 
 tools=(go curl)
 [[ $store == redis ]] && tools+=(redis-server)
-for tool in "${tools[@]}"; do
-  command -v "$tool" >/dev/null || { echo "soak: $tool not found on PATH; install it first" >&2; exit 2; }
-done
+require_tools "${tools[@]}"
 case $store in
   embedded | redis) ;;
   *) echo "soak: SOAK_STORE is $store, want embedded or redis" >&2; exit 2 ;;
@@ -56,75 +57,17 @@ case $receipts in
   *) echo "soak: SOAK_RECEIPTS is $receipts, want 0 or 1" >&2; exit 2 ;;
 esac
 
-# seconds DURATION converts a Go-style duration of whole h, m and s units
-# (1h, 90s, 1h30m) to seconds.
-seconds() {
-  local d=$1 total=0 n unit
-  if [[ ! $d =~ ^([0-9]+[hms])+$ ]]; then
-    echo "soak: invalid duration $d, want whole hours, minutes or seconds such as 1h, 30m or 60s" >&2
-    return 1
-  fi
-  while [[ $d =~ ^([0-9]+)([hms])(.*)$ ]]; do
-    n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]} d=${BASH_REMATCH[3]}
-    case $unit in
-      h) total=$((total + n * 3600)) ;;
-      m) total=$((total + n * 60)) ;;
-      s) total=$((total + n)) ;;
-    esac
-  done
-  echo "$total"
-}
 duration_s=$(seconds "$duration")
 interval_s=$(seconds "$interval")
 
 work=$(mktemp -d -t optgate-soak.XXXXXX)
 csv=${SOAK_CSV:-$work/soak-$(date -u +%Y%m%d-%H%M%S).csv}
-pids=()
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      wait "$pid" 2>/dev/null || true
-    fi
-  done
-  echo "soak: logs and samples kept in $work" >&2
+  stop_started
+  log "logs and samples kept in $work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-log() { echo "soak: $*" >&2; }
-
-# free_port prints a loopback TCP port nothing listens on and that this
-# script has not handed out yet. It picks below the kernel's ephemeral
-# range, because a port that an outgoing connection holds accepts no
-# connection either but cannot be bound.
-used_ports=" "
-ephemeral_low=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
-((ephemeral_low > 21000)) || ephemeral_low=32768
-free_port() {
-  local port
-  for _ in $(seq 200); do
-    port=$((20000 + RANDOM % (ephemeral_low - 20000)))
-    [[ $used_ports == *" $port "* ]] && continue
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      used_ports+="$port "
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "soak: no free port found" >&2
-  return 1
-}
-
-wait_port() {
-  for _ in $(seq 500); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.02
-  done
-  log "nothing listens on 127.0.0.1:$1 after 10s"
-  return 1
-}
 
 # memory_kib PID prints VmRSS, RssAnon and RssFile of /proc/PID/status in
 # KiB, comma-separated. RssFile counts the pages of bbolt's mapped files,
@@ -171,52 +114,10 @@ if [[ $store == redis ]]; then
   redis: {addr: \"127.0.0.1:$redis_port\", key_prefix: \"soak:\"}"
 fi
 
-# The demo account's public credentials: password demopass, token
-# demo-token.
-cat >"$work/optgate.yaml" <<EOF
-listeners:
-  smpp: {addr: "127.0.0.1:$smpp_port"}
-  http: {addr: "127.0.0.1:$http_port"}
-  sip: {enabled: false}
-  simulator: {enabled: false}
-$store_yaml
-logging: {level: info, format: json}
-receipts: {keep_after_final: $keep_after_final}
-accounts:
-  - id: demo
-    business_name: Demo Coffee Co.
-    toll_free:
-      - number: "+18005550100"
-        greeting: builtin:demo
-        voicemail: {enabled: true}
-    esme:
-      - system_id: demo
-        password_hash: \$2a\$10\$Po9C.dIEP.RsQfRJvKqeIOK.wZWQjQqF8z2AwF4s8pFrQG3Q2FqdW
-        max_binds: $binds
-    api_tokens:
-      - name: demo
-        hash: \$2a\$10\$sEgKhmjOKtBZbs1zBs5dSOSztdP7UHk56cqlIBB950QsK3RRuCQq.
-carriers:
-  - name: sim
-    address: "127.0.0.1:$sim_port"
-    system_id: optgate
-    password: simpass
-    binds: $binds
-    window: $((window * 2))
-    routes: ["+"]
-EOF
-"$optgate" config check "$work/optgate.yaml" >/dev/null
+write_demo_config "$work/optgate.yaml" "$store_yaml
+receipts: {keep_after_final: $keep_after_final}"
 
-OPTGATE_OPERATOR_TOKEN=$operator_token "$optgate" run -config "$work/optgate.yaml" 2>"$work/optgate.log" &
-daemon_pid=$!
-pids+=("$daemon_pid")
-for _ in $(seq 1500); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/readyz" || true)
-  [[ $code == 200 ]] && break
-  kill -0 "$daemon_pid" 2>/dev/null || { log "optgate run exited: $(tail -n 5 "$work/optgate.log")"; exit 1; }
-  sleep 0.01
-done
-[[ $code == 200 ]] || { log "optgate run not ready after 15s"; exit 1; }
+start_optgate "$work/optgate.yaml" "$work/optgate.log" || exit 1
 
 recipients=+12015550000-+12015559999
 "$optgate" bench -prepare-only -prepare -operator-token "$operator_token" \

@@ -5,139 +5,38 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/emiago/diago"
-	"github.com/emiago/diago/media"
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/optgate/optgate/consent"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/sipcaller"
 )
 
-// phone is a diago user agent that calls the server, as a PBX trunk
-// forwarding a customer's call does.
-type phone struct {
-	t  testing.TB
-	dg *diago.Diago
-}
-
-// newPhone starts a phone. Tests start it before the fixture, so that it
-// still responds to the server's BYE while the server stops.
-func newPhone(t testing.TB) *phone {
+// waitGreetingEnd waits until the greeting and the beep have played: audio
+// arrived and then stopped for 300 ms.
+func waitGreetingEnd(t testing.TB, l *sipcaller.AudioCounter) {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	// A fixed port makes the phone send from its listening socket, so the
-	// Contact it sends and the socket that receives the server's BYE match.
-	pc := freeUDP(t)
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	_ = pc.Close()
-	dg := diago.NewDiago(ua, diago.WithLogger(quiet),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
-	ctx, cancel := context.WithCancel(context.Background())
-	// The phone listens, so that the server's BYE reaches it.
-	if err := dg.ServeBackground(ctx, func(*diago.DialogServerSession) {}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = ua.Close()
-	})
-	return &phone{t: t, dg: dg}
-}
-
-// call calls number at the server's UDP address from the customer.
-func (p *phone) call(ctx context.Context, addr, from, number string) (*diago.DialogClientSession, *diago.DialogMedia) {
-	p.t.Helper()
-	host, port, err := sip.ParseAddr(addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	opts := diago.InviteOptions{Headers: []sip.Header{
-		&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: from, Host: "127.0.0.1"}, Params: sip.NewParams()},
-	}}
-	d, med, err := p.dg.Invite(ctx, sip.Uri{Scheme: "sip", User: number, Host: host, Port: port}, opts)
-	if err != nil {
-		p.t.Fatalf("call %s: %v", number, err)
-	}
-	p.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = d.Hangup(ctx)
-		_ = d.Close()
-	})
-	return d, med
-}
-
-// audioCounter counts the RTP audio packets the phone receives.
-type audioCounter struct {
-	packets atomic.Int64
-	last    atomic.Int64 // Unix nanoseconds of the last packet
-}
-
-func listen(t testing.TB, med *diago.DialogMedia) *audioCounter {
-	t.Helper()
-	r, err := med.AudioReader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &audioCounter{}
-	go func() {
-		buf := make([]byte, media.RTPBufSize)
-		for {
-			if _, err := r.Read(buf); err != nil {
-				return
-			}
-			l.packets.Add(1)
-			l.last.Store(time.Now().UnixNano())
-		}
-	}()
-	return l
-}
-
-// waitQuiet waits until audio arrived and then stopped for quiet, which
-// is the end of the greeting and the beep.
-func (l *audioCounter) waitQuiet(t testing.TB, quiet time.Duration) {
-	t.Helper()
-	waitFor(t, "the greeting to end", func() bool {
-		last := l.last.Load()
-		return last != 0 && time.Since(time.Unix(0, last)) > quiet
-	})
+	waitFor(t, "the greeting to end", func() bool { return l.Quiet(300 * time.Millisecond) })
 }
 
 func TestCallKeyPressSendsOptIn(t *testing.T) {
-	ph := newPhone(t)
+	ph := sipcaller.NewPhone(t)
 	f := newFixture(t, fixtureOptions{greeting: 3 * time.Second})
 	ctx, cancel := context.WithTimeout(f.ctx, testTimeout)
 	defer cancel()
-	_, med := ph.call(ctx, f.addr("udp"), customer, tfReady)
-	l := listen(t, med)
-	waitFor(t, "greeting audio", func() bool { return l.packets.Load() >= 5 })
+	_, med := ph.Call(ctx, f.addr("udp"), customer, tfReady)
+	l := sipcaller.Listen(t, med)
+	waitFor(t, "greeting audio", func() bool { return l.Packets.Load() >= 5 })
 
-	dtmf, err := med.AudioWriterDTMF()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		// A second press in the same call sends nothing more.
-		if err := dtmf.WriteDTMF('1'); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// A second press in the same call sends nothing more.
+	sipcaller.PressKeys(t, med, "11")
 	msg := f.waitMessages(1)[0]
 	if msg.Source != "18885550100" || msg.Destination != "12015550101" {
 		t.Errorf("opt-in request %s -> %s, want 18885550100 -> 12015550101", msg.Source, msg.Destination)
@@ -156,13 +55,13 @@ func TestCallKeyPressSendsOptIn(t *testing.T) {
 }
 
 func TestCallVoicemailRecordedAndListed(t *testing.T) {
-	ph := newPhone(t)
+	ph := sipcaller.NewPhone(t)
 	f := newFixture(t, fixtureOptions{})
 	ctx, cancel := context.WithTimeout(f.ctx, testTimeout)
 	defer cancel()
-	d, med := ph.call(ctx, f.addr("udp"), customer, tfReady)
-	l := listen(t, med)
-	l.waitQuiet(t, 300*time.Millisecond)
+	d, med := ph.Call(ctx, f.addr("udp"), customer, tfReady)
+	l := sipcaller.Listen(t, med)
+	waitGreetingEnd(t, l)
 
 	// Speak for 800 ms, then stay silent: the server ends the recording
 	// after its 400 ms silence timeout and hangs up.
@@ -235,18 +134,18 @@ func TestCallVoicemailRecordedAndListed(t *testing.T) {
 }
 
 func TestCallWithoutVoicemailEndsAfterGreeting(t *testing.T) {
-	ph := newPhone(t)
+	ph := sipcaller.NewPhone(t)
 	f := newFixture(t, fixtureOptions{})
 	ctx, cancel := context.WithTimeout(f.ctx, testTimeout)
 	defer cancel()
-	d, med := ph.call(ctx, f.addr("udp"), customer, tfNotReady)
-	l := listen(t, med)
+	d, med := ph.Call(ctx, f.addr("udp"), customer, tfNotReady)
+	l := sipcaller.Listen(t, med)
 	select {
 	case <-d.Context().Done():
 	case <-ctx.Done():
 		t.Fatal("the server did not hang up after the greeting")
 	}
-	if l.packets.Load() == 0 {
+	if l.Packets.Load() == 0 {
 		t.Error("no greeting audio received")
 	}
 	if vms, err := f.voicemails.List(ctx, "acme"); err != nil || len(vms) != 0 {
@@ -255,11 +154,11 @@ func TestCallWithoutVoicemailEndsAfterGreeting(t *testing.T) {
 }
 
 func TestCallInfoSendsOptIn(t *testing.T) {
-	ph := newPhone(t)
+	ph := sipcaller.NewPhone(t)
 	f := newFixture(t, fixtureOptions{greeting: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(f.ctx, testTimeout)
 	defer cancel()
-	d, _ := ph.call(ctx, f.addr("udp"), customer, tfReady)
+	d, _ := ph.Call(ctx, f.addr("udp"), customer, tfReady)
 
 	info := func(contentType, body string) *sip.Response {
 		t.Helper()
@@ -326,16 +225,7 @@ func TestCallRejected(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			m := rawMessage{method: "INVITE", lines: []string{
-				"%VIA%", "Max-Forwards: 70",
-				"From: <sip:" + customer + "@127.0.0.1>;tag=c1",
-				"To: <sip:" + tc.number + "@127.0.0.1>",
-				"Call-ID: reject-" + strings.ReplaceAll(tc.name, " ", "-"),
-				"CSeq: 1 INVITE",
-				"Contact: <sip:" + customer + "@127.0.0.1:9>",
-				"Content-Type: application/sdp",
-				"Content-Length: " + strconv.Itoa(len(tc.sdp)),
-			}, body: tc.sdp}
+			m := invite("reject-"+strings.ReplaceAll(tc.name, " ", "-"), tc.number, tc.sdp)
 			res := exchangeUDP(t, f.addr("udp"), m)
 			if res.StatusCode != tc.want {
 				t.Errorf("status = %d %s, want %d", res.StatusCode, res.Reason, tc.want)
@@ -349,11 +239,11 @@ const pcmuOffer = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\
 	"m=audio 9 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
 
 func TestCallInfoKeyPressSendsOptIn(t *testing.T) {
-	ph := newPhone(t)
+	ph := sipcaller.NewPhone(t)
 	f := newFixture(t, fixtureOptions{greeting: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(f.ctx, testTimeout)
 	defer cancel()
-	d, _ := ph.call(ctx, f.addr("udp"), customer, tfReady)
+	d, _ := ph.Call(ctx, f.addr("udp"), customer, tfReady)
 	req := sip.NewRequest(sip.INFO, d.InviteResponse.Contact().Address)
 	req.AppendHeader(sip.NewHeader("Content-Type", contentDTMFRelay))
 	req.SetBody([]byte("Signal=1\r\nDuration=160\r\n"))
@@ -370,11 +260,11 @@ func TestCallInfoKeyPressSendsOptIn(t *testing.T) {
 }
 
 func TestCallLimitAnswersBusy(t *testing.T) {
-	ph := newPhone(t)
+	ph := sipcaller.NewPhone(t)
 	f := newFixture(t, fixtureOptions{greeting: 5 * time.Second, sip: func(c *Config) { c.MaxCalls = 1 }})
 	ctx, cancel := context.WithTimeout(f.ctx, testTimeout)
 	defer cancel()
-	ph.call(ctx, f.addr("udp"), customer, tfReady)
+	ph.Call(ctx, f.addr("udp"), customer, tfReady)
 	m := rawMessage{method: "INVITE", lines: []string{
 		"%VIA%", "Max-Forwards: 70",
 		"From: <sip:" + customer2 + "@127.0.0.1>;tag=c2",
@@ -391,13 +281,13 @@ func TestCallLimitAnswersBusy(t *testing.T) {
 }
 
 func TestCallStopKeepsVoicemail(t *testing.T) {
-	ph := newPhone(t)
+	ph := sipcaller.NewPhone(t)
 	f := newFixture(t, fixtureOptions{})
 	ctx, cancel := context.WithTimeout(f.ctx, testTimeout)
 	defer cancel()
-	d, med := ph.call(ctx, f.addr("udp"), customer, tfReady)
-	l := listen(t, med)
-	l.waitQuiet(t, 300*time.Millisecond)
+	d, med := ph.Call(ctx, f.addr("udp"), customer, tfReady)
+	l := sipcaller.Listen(t, med)
+	waitGreetingEnd(t, l)
 	pb, err := med.PlaybackCreate()
 	if err != nil {
 		t.Fatal(err)

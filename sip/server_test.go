@@ -3,18 +3,8 @@ package sip
 import (
 	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +12,7 @@ import (
 
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
+	"github.com/optgate/optgate/internal/testcert"
 )
 
 // blockingMT is an MTService whose Submit waits until release is closed
@@ -180,50 +171,17 @@ func configListenerUDP() config.SIPListener {
 	return config.SIPListener{UDPAddr: "127.0.0.1:0"}
 }
 
-// writeTestCert writes a self-signed certificate for 127.0.0.1 and its
-// key as PEM files and returns their paths.
-func writeTestCert(t *testing.T) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "optgate test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
-}
-
 func TestServerTLSListener(t *testing.T) {
-	certFile, keyFile := writeTestCert(t)
+	cert := testcert.New(t)
 	s := startBareServer(t, instantMT{}, func(c *Config) {
 		c.Listener = config.SIPListener{TLSAddr: "127.0.0.1:0",
-			TLS: config.TLS{CertFile: certFile, KeyFile: keyFile}}
+			TLS: config.TLS{CertFile: cert.CertFile, KeyFile: cert.KeyFile}}
 	})
 	if s.Addr("udp") != nil || s.Addr("tcp") != nil {
 		t.Errorf("udp %v, tcp %v: want only TLS", s.Addr("udp"), s.Addr("tcp"))
 	}
 	addr := s.Addr("tls").String()
-	conn, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) // the test's own certificate
+	conn, err := tls.Dial("tcp", addr, cert.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

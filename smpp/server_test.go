@@ -2,20 +2,16 @@ package smpp
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
-	"math/big"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/optgate/optgate/internal/testcert"
 )
 
 func TestServerOverlongSystemIDClosesConnection(t *testing.T) {
@@ -269,13 +265,8 @@ func TestServerShutdownUnbindsAndWaitsForHandlers(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		return okHandler(ctx, s, req)
 	})}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv.Authenticator = testAuthenticator
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	l, errc := serveLoopback(t, srv)
 
 	p := dialRaw(t, l.Addr().String())
 	p.bindRaw()
@@ -322,12 +313,7 @@ func TestServerShutdownUnbindsAndWaitsForHandlers(t *testing.T) {
 func TestServerShutdownDeadlineClosesSilentPeers(t *testing.T) {
 	checkLeaks(t)
 	srv := &Server{Authenticator: testAuthenticator}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	l, errc := serveLoopback(t, srv)
 	p := dialRaw(t, l.Addr().String())
 	p.bindRaw()
 
@@ -347,12 +333,7 @@ func TestServerShutdownDeadlineClosesSilentPeers(t *testing.T) {
 func TestServerCloseEndsEverything(t *testing.T) {
 	checkLeaks(t)
 	srv := &Server{Authenticator: testAuthenticator, Handler: okHandler}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(l) }()
+	l, errc := serveLoopback(t, srv)
 	p := dialRaw(t, l.Addr().String())
 	p.bindRaw()
 	if err := srv.Close(); err != nil {
@@ -431,14 +412,14 @@ func TestServerRetriesTemporaryAcceptErrors(t *testing.T) {
 
 func TestClientServerOverTLS(t *testing.T) {
 	checkLeaks(t)
-	cert, pool := testCertificate(t)
+	cert := testcert.New(t)
 	srv := &Server{
 		Handler:   okHandler,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert.TLS}, MinVersion: tls.VersionTLS12},
 	}
 	addr := startServer(t, srv)
 	cfg := testClientConfig(addr)
-	cfg.TLS = &tls.Config{RootCAs: pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	cfg.TLS = cert.ClientConfig()
 	c := dialClient(t, cfg)
 	resp, err := c.Submit(testCtx(t), testSubmit("over tls"))
 	if err != nil || resp.MessageID == "" {
@@ -446,35 +427,16 @@ func TestClientServerOverTLS(t *testing.T) {
 	}
 }
 
-// testCertificate returns a self-signed certificate for 127.0.0.1 and a
-// pool that trusts it.
-func testCertificate(t *testing.T) (tls.Certificate, *x509.CertPool) {
+// serveLoopback starts srv on a loopback listener and returns the listener
+// and the channel that receives the result of Serve. Unlike startServer it
+// registers no cleanup, for tests that stop the server themselves.
+func serveLoopback(t *testing.T, srv *Server) (net.Listener, <-chan error) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "optgate test"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:         true,
-
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	return l, errc
 }

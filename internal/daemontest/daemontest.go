@@ -1,6 +1,6 @@
 // Package daemontest starts in-process optgate daemons for tests and holds
 // the helpers those tests share: free loopback ports, cheap secret hashes,
-// polling waits and SMPP submits from a bound business.
+// polling waits, and the SMPP binds and submits of a business.
 package daemontest
 
 import (

@@ -6,12 +6,10 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -141,30 +139,15 @@ func (f *daemonFixture) waitReady(ctx context.Context) {
 }
 
 // call sends an API request with a token and returns the status and body.
+// A body that is not empty is sent as JSON.
 func (f *daemonFixture) call(ctx context.Context, method, path, token, body string) (int, []byte) {
 	f.t.Helper()
-	var r io.Reader
+	contentType := ""
 	if body != "" {
-		r = strings.NewReader(body)
+		contentType = "application/json"
 	}
-	req, err := http.NewRequestWithContext(ctx, method, f.base+path, r)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		f.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatalf("%s %s: read body: %v", method, path, err)
-	}
-	return resp.StatusCode, b
+	res := daemontest.Request(f.t, ctx, http.DefaultClient, method, f.base+path, token, contentType, []byte(body))
+	return res.Status, res.Body
 }
 
 // decode unmarshals a response body, failing the test on invalid JSON.

@@ -1,16 +1,15 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/smpp/smscsim"
 )
 
@@ -40,34 +39,17 @@ func newAPIClient(t *testing.T, base, token string) *apiClient {
 // the status code and the response body.
 func (c *apiClient) do(method, path string, body any) (int, []byte) {
 	c.t.Helper()
-	var rd io.Reader
+	var data []byte
+	contentType := ""
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
 			c.t.Fatal(err)
 		}
-		rd = bytes.NewReader(b)
+		contentType = "application/json"
 	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatalf("%s %s: reading the response: %v", method, path, err)
-	}
-	return resp.StatusCode, data
+	res := daemontest.Request(c.t, context.Background(), c.http, method, c.base+path, c.token, contentType, data)
+	return res.Status, res.Body
 }
 
 // optInResponse is the 202 body of POST /v1/optin-requests.

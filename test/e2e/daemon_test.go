@@ -15,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
+	"github.com/optgate/optgate/internal/daemontest"
 	"github.com/optgate/optgate/internal/testredis"
 )
 
@@ -161,16 +160,6 @@ func goBuild(root string) (string, error) {
 	return bin, nil
 }
 
-// hashSecret returns the bcrypt hash of secret at the minimum cost.
-func hashSecret(t *testing.T, secret string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
-	if err != nil {
-		t.Fatalf("bcrypt: %v", err)
-	}
-	return string(h)
-}
-
 // configTemplate is the test's optgate.yaml. writeConfig fills its indexed
 // fmt verbs.
 const configTemplate = `# optgate configuration written by the end-to-end test.
@@ -230,7 +219,7 @@ func writeConfig(t *testing.T, dir string, p ports, redisAddr string) string {
 	text := fmt.Sprintf(configTemplate, p.SMPP, p.HTTP, p.Simulator, p.Control,
 		filepath.Join(dir, "data", "optgate.db"), redisAddr, redisKeyPrefix,
 		a.ID, a.BusinessName, a.TollFree, a.SystemID,
-		hashSecret(t, a.Password), hashSecret(t, a.APIToken))
+		daemontest.Hash(t, a.Password), daemontest.Hash(t, a.APIToken))
 	path := filepath.Join(dir, "optgate.yaml")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)

@@ -207,20 +207,13 @@ func (in *inbox) moTexts() map[string]bool {
 // bind binds the business as a transceiver to d.
 func bind(t *testing.T, ctx context.Context, d *gateway.Daemon, in *inbox) *smpp.Client {
 	t.Helper()
-	dctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	c, err := smpp.Dial(dctx, smpp.ClientConfig{
+	c, err := daemontest.Bind(t, ctx, smpp.ClientConfig{
 		Addr: d.SMPPAddr().String(), SystemID: "acme01", Password: "secret1",
 		BindType: smpp.BindTypeTransceiver, ReconnectDelay: time.Hour, Handler: in.handle,
-	})
+	}, 5*time.Second)
 	if err != nil {
 		t.Fatalf("bind the business: %v", err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
 	return c
 }
 

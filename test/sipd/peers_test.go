@@ -2,19 +2,16 @@ package sipd
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/emiago/diago"
-	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
-	"github.com/optgate/optgate/internal/daemontest"
+	"github.com/optgate/optgate/internal/sipcaller"
 )
 
 // pbx is a SIP user agent on UDP that takes MESSAGE requests with 200 OK,
@@ -72,81 +69,29 @@ func (p *pbx) next(t testing.TB) *sip.Request {
 	}
 }
 
-// phone is a diago user agent that calls the daemon, as a PBX trunk
-// forwarding a customer's call does.
-type phone struct {
-	t  testing.TB
-	dg *diago.Diago
-}
+// phone is the test phone of internal/sipcaller under the method name the
+// call tests of this package use.
+type phone struct{ *sipcaller.Phone }
 
 // newPhone starts a phone. Tests start it before the fixture, so that it
 // still responds to the daemon's BYE while the daemon stops.
-func newPhone(t testing.TB) *phone {
+func newPhone(t testing.TB) phone {
 	t.Helper()
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent("phone"), sipgo.WithUserAgentHostname("127.0.0.1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	// A fixed port makes the phone send from its listening socket, so the
-	// Contact it sends and the socket that gets the daemon's BYE match.
-	port := daemontest.FreePort(t, "udp")
-	dg := diago.NewDiago(ua, diago.WithLogger(quiet),
-		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: "127.0.0.1", BindPort: port}))
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := dg.ServeBackground(ctx, func(*diago.DialogServerSession) {}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		_ = ua.Close()
-	})
-	return &phone{t: t, dg: dg}
+	return phone{sipcaller.NewPhone(t)}
 }
 
 // call calls number at the daemon's UDP address from the customer.
-func (p *phone) call(ctx context.Context, addr, from, number string) (*diago.DialogClientSession, *diago.DialogMedia) {
-	p.t.Helper()
-	host, port, err := sip.ParseAddr(addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	opts := diago.InviteOptions{Headers: []sip.Header{
-		&sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: from, Host: "127.0.0.1"}, Params: sip.NewParams()},
-	}}
-	d, med, err := p.dg.Invite(ctx, sip.Uri{Scheme: "sip", User: number, Host: host, Port: port}, opts)
-	if err != nil {
-		p.t.Fatalf("call %s: %v", number, err)
-	}
-	p.t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = d.Hangup(ctx)
-		_ = d.Close()
-	})
-	return d, med
+func (p phone) call(ctx context.Context, addr, from, number string) (*diago.DialogClientSession, *diago.DialogMedia) {
+	return p.Call(ctx, addr, from, number)
 }
 
-// audioCounter counts the RTP audio packets a phone receives.
+// audioCounter holds the packet count of the call audio that
+// sipcaller.Listen reads.
 type audioCounter struct {
-	packets atomic.Int64
+	packets *atomic.Int64
 }
 
-func listen(t testing.TB, med *diago.DialogMedia) *audioCounter {
+func listen(t testing.TB, med *diago.DialogMedia) audioCounter {
 	t.Helper()
-	r, err := med.AudioReader()
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := &audioCounter{}
-	go func() {
-		buf := make([]byte, media.RTPBufSize)
-		for {
-			if _, err := r.Read(buf); err != nil {
-				return
-			}
-			l.packets.Add(1)
-		}
-	}()
-	return l
+	return audioCounter{packets: &sipcaller.Listen(t, med).Packets}
 }
