@@ -210,6 +210,7 @@ func (c *ClientConfig) sessionConfig() sessionConfig {
 		writeTimeout:     c.WriteTimeout,
 		maxCommandLength: c.MaxCommandLength,
 		hooks:            c.Hooks,
+		probeOnTimeout:   true,
 	}
 }
 

@@ -26,6 +26,9 @@ type sessionConfig struct {
 	writeTimeout     time.Duration
 	maxCommandLength int
 	hooks            Hooks
+	// probeOnTimeout makes a windowed request that times out send an
+	// enquire_link at once (see probeLink).
+	probeOnTimeout bool
 }
 
 // session is one SMPP connection. Client and Server build on it: it frames
@@ -72,6 +75,9 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// probing is set while probeLink waits for an enquire_link_resp.
+	probing atomic.Bool
 
 	// Set by the owner before the read loop starts.
 
@@ -306,6 +312,9 @@ func (p *sentRequest) wait(ctx context.Context, timeout time.Duration) (PDU, err
 		return checkResponse(req, r)
 	case <-timer.C:
 		s.unregister(seq)
+		if p.windowed && s.cfg.probeOnTimeout {
+			s.probeLink()
+		}
 		return nil, fmt.Errorf("%w: %v seq %d got none within %v",
 			ErrResponseTimeout, req.CommandID(), seq, timeout)
 	case <-ctx.Done():
