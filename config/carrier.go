@@ -69,6 +69,14 @@ type Carrier struct {
 	// EnquireLink is the interval between enquire_link requests on an
 	// idle session (SMPP 3.4 section 4.11). Default: 30s.
 	EnquireLink time.Duration `yaml:"enquire_link"`
+	// ResponseTimeout is how long a submit_sm waits for its
+	// submit_sm_resp. A submit that gets none is reported to the business
+	// as carrier_timeout, and the session is checked with an enquire_link
+	// at once and closed and bound again when that gets no response
+	// either. It is kept below the 10 s that ESME clients commonly wait
+	// for a submit_sm_resp, so that a business gets optgate's status
+	// before its own timeout. Default: 5s.
+	ResponseTimeout time.Duration `yaml:"response_timeout"`
 	// TLS wraps the connection in TLS. Default: off.
 	TLS CarrierTLS `yaml:"tls"`
 	// Routes are the destination prefixes this carrier takes, in E.164 form

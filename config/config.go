@@ -23,6 +23,8 @@ type Config struct {
 	Carriers []Carrier `yaml:"carriers"`
 	// Keywords extends the built-in opt-out wording for every account.
 	Keywords Keywords `yaml:"keywords"`
+	// Operator sets the HTTP API's operator token.
+	Operator Operator `yaml:"operator"`
 
 	file     string
 	lines    map[string]int
@@ -90,6 +92,17 @@ type SMPPListener struct {
 	// handles at once; one more gets ESME_RTHROTTLED (SMPP 3.4 section
 	// 5.1.3). Default: 10.
 	Window int `yaml:"window"`
+	// FailedBindDelay is how long the next bind from an IP address waits
+	// after a bind from it failed authentication. Each further failure
+	// doubles the wait, up to max_failed_bind_delay, and a successful bind
+	// clears it. Default: 250ms.
+	FailedBindDelay time.Duration `yaml:"failed_bind_delay"`
+	// MaxFailedBindDelay caps the doubled wait of failed_bind_delay. At
+	// least failed_bind_delay. Default: 8s.
+	MaxFailedBindDelay time.Duration `yaml:"max_failed_bind_delay"`
+	// FailedBindMemory is how long an address's failed binds count after
+	// its last one. Default: 10m.
+	FailedBindMemory time.Duration `yaml:"failed_bind_memory"`
 }
 
 // HTTPListener serves the HTTP API and /metrics.
@@ -104,6 +117,16 @@ type HTTPListener struct {
 	// Pprof serves Go's net/http/pprof handlers under /debug/pprof/. They
 	// expose internals, so keep them on a loopback address. Default: false.
 	Pprof bool `yaml:"pprof"`
+	// FailedAuthDelay is how long every request from an IP address waits
+	// after a request from it failed authentication (a wrong or missing
+	// token). Each further failure doubles the wait, up to
+	// max_failed_auth_delay; a success clears it, and failures are
+	// forgotten 10 minutes after the last one. 0s turns the wait off.
+	// Default: 250ms.
+	FailedAuthDelay time.Duration `yaml:"failed_auth_delay"`
+	// MaxFailedAuthDelay caps the doubled wait of failed_auth_delay. At
+	// least failed_auth_delay. Default: 8s.
+	MaxFailedAuthDelay time.Duration `yaml:"max_failed_auth_delay"`
 }
 
 // SIPListener accepts SIP traffic (RFC 3261) over UDP, TCP and TLS. An empty
@@ -135,6 +158,19 @@ type SIPListener struct {
 	// MaxRequests is how many MESSAGE and INFO requests are handled at
 	// once; more get 503 with Retry-After. Default: 512.
 	MaxRequests int `yaml:"max_requests"`
+	// DigestFailuresAllowed is how many failed digest authentications an
+	// IP address (an IPv6 /64) may make before it is locked out. Each
+	// failure after them locks it out again, for twice the last lockout.
+	// A locked-out address gets 403 for every request with credentials,
+	// unchecked. A success clears its failures, and they are forgotten 15
+	// minutes after the last one. Default: 5.
+	DigestFailuresAllowed int `yaml:"digest_failures_allowed"`
+	// DigestLockout is the first lockout of digest_failures_allowed.
+	// Default: 1s.
+	DigestLockout time.Duration `yaml:"digest_lockout"`
+	// MaxDigestLockout caps the doubled lockout. At least digest_lockout.
+	// Default: 5m.
+	MaxDigestLockout time.Duration `yaml:"max_digest_lockout"`
 }
 
 // Simulator is the built-in SMSC simulator. A carrier bound to its address

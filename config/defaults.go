@@ -21,6 +21,20 @@ const (
 	DefaultSMPPMaxUnbound          = 128
 	DefaultSMPPMaxUnboundPerSource = 16
 	DefaultSMPPWindow              = 10
+	// Waits after failed binds and failed API authentications from one
+	// address.
+	DefaultFailedBindDelay    = 250 * time.Millisecond
+	DefaultMaxFailedBindDelay = 8 * time.Second
+	DefaultFailedBindMemory   = 10 * time.Minute
+	DefaultFailedAuthDelay    = 250 * time.Millisecond
+	DefaultMaxFailedAuthDelay = 8 * time.Second
+)
+
+// Defaults of the SIP digest lockout.
+const (
+	DefaultDigestFailuresAllowed = 5
+	DefaultDigestLockout         = time.Second
+	DefaultMaxDigestLockout      = 5 * time.Minute
 )
 
 // newDefaults returns the configuration a file is decoded over: every
@@ -34,17 +48,24 @@ func newDefaults() *Config {
 		MaxUnbound:          DefaultSMPPMaxUnbound,
 		MaxUnboundPerSource: DefaultSMPPMaxUnboundPerSource,
 		Window:              DefaultSMPPWindow,
+		FailedBindDelay:     DefaultFailedBindDelay,
+		MaxFailedBindDelay:  DefaultMaxFailedBindDelay,
+		FailedBindMemory:    DefaultFailedBindMemory,
 	}
-	c.Listeners.HTTP = HTTPListener{Enabled: true, Addr: DefaultHTTPAddr}
+	c.Listeners.HTTP = HTTPListener{Enabled: true, Addr: DefaultHTTPAddr,
+		FailedAuthDelay: DefaultFailedAuthDelay, MaxFailedAuthDelay: DefaultMaxFailedAuthDelay}
 	c.Listeners.SIP = SIPListener{
-		Enabled:           true,
-		UDPAddr:           DefaultSIPAddr,
-		TCPAddr:           DefaultSIPAddr,
-		TLSAddr:           DefaultSIPTLSAddr,
-		VoicemailMaxAge:   90 * 24 * time.Hour,
-		VoicemailMaxCount: 1000,
-		MaxCalls:          32,
-		MaxRequests:       512,
+		Enabled:               true,
+		UDPAddr:               DefaultSIPAddr,
+		TCPAddr:               DefaultSIPAddr,
+		TLSAddr:               DefaultSIPTLSAddr,
+		VoicemailMaxAge:       90 * 24 * time.Hour,
+		VoicemailMaxCount:     1000,
+		MaxCalls:              32,
+		MaxRequests:           512,
+		DigestFailuresAllowed: DefaultDigestFailuresAllowed,
+		DigestLockout:         DefaultDigestLockout,
+		MaxDigestLockout:      DefaultMaxDigestLockout,
 	}
 	c.Listeners.Simulator = Simulator{
 		Addr:         DefaultSimulatorAddr,
@@ -91,6 +112,7 @@ func elementDefaults(v any) {
 		e.Binds = 1
 		e.Window = 10
 		e.EnquireLink = 30 * time.Second
+		e.ResponseTimeout = 5 * time.Second
 		e.DataCoding0 = DataCodingGSM7
 		e.LongMessages = LongUDH
 		e.MessageID = MessageIDFormat{Format: MessageIDAsIs, LeadingZeros: LeadingZerosKeep}

@@ -41,6 +41,7 @@ func validate(c *Config) (warnings, errs []*FieldError) {
 	v.wordList("keywords.revocation_phrases", c.Keywords.RevocationPhrases)
 	v.accounts(c.Accounts)
 	v.carriers(c.Carriers)
+	v.operator(&c.Operator)
 	return v.warnings, v.errs
 }
 
@@ -87,6 +88,7 @@ func (v *validator) listeners(l *Listeners) {
 	if l.SIP.Enabled {
 		v.sipListener(&l.SIP, useTCP)
 	}
+	v.authDelays(l)
 
 	if s := &l.Simulator; s.Enabled {
 		if v.listenAddr("listeners.simulator.addr", s.Addr) {

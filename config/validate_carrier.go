@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -59,6 +60,11 @@ func (v *validator) carrier(p string, c *Carrier) {
 		v.errorf(p+".rate", "must not be negative; use 0 for no limit")
 	}
 	v.positive(p+".enquire_link", c.EnquireLink)
+	v.positive(p+".response_timeout", c.ResponseTimeout)
+	if c.ResponseTimeout >= 10*time.Second {
+		v.warnf(p+".response_timeout", "is %v; ESME clients commonly wait 10s for a submit_sm_resp, "+
+			"so a business may time out before optgate reports carrier_timeout", c.ResponseTimeout)
+	}
 	if c.TLS.CAFile != "" {
 		v.fileExists(p+".tls.ca_file", c.TLS.CAFile)
 		if !c.TLS.Enabled {

@@ -1,0 +1,22 @@
+package config
+
+// Operator holds the credential of the HTTP API's operator, who may
+// reload the configuration, import consent states and read every
+// account's records.
+type Operator struct {
+	// TokenHash is the bcrypt hash of the operator's bearer token, made
+	// with `optgate hash-password`, under the same rules as an account's
+	// api_tokens hash. `optgate run` refuses to start when the
+	// OPTGATE_OPERATOR_TOKEN environment variable is set as well, so that
+	// it is clear which token is in force. Changing it needs a restart.
+	// Default: empty, which leaves the operator endpoints off unless the
+	// variable is set.
+	TokenHash string `yaml:"token_hash" secret:"true"`
+}
+
+// operator checks the operator's token hash when one is set.
+func (v *validator) operator(o *Operator) {
+	if o.TokenHash != "" {
+		v.bcryptHash("operator.token_hash", o.TokenHash)
+	}
+}
