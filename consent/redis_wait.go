@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -27,9 +31,14 @@ func (s *RedisStore) runApply(ctx context.Context, keys []string, args ...any) (
 	if err != nil {
 		return nil, err
 	}
-	res, acked, err := s.applyAndWait(ctx, writer, applyScript.EvalSha, keys, args)
-	if redis.HasErrorPrefix(err, "NOSCRIPT") {
-		res, acked, err = s.applyAndWait(ctx, writer, applyScript.Eval, keys, args)
+	res, acked, err := s.applyWithWait(ctx, writer, keys, args)
+	if redis.HasErrorPrefix(err, "MOVED") {
+		// The slot moved to another Cluster master since the client read
+		// the slot map. The redirection names the new owner, so the change
+		// is sent there once.
+		if moved, ok := s.movedWriter(ctx, err); ok {
+			res, acked, err = s.applyWithWait(ctx, moved, keys, args)
+		}
 	}
 	if err != nil {
 		return nil, err
@@ -40,6 +49,17 @@ func (s *RedisStore) runApply(ctx context.Context, keys []string, args ...any) (
 			ErrNotReplicated, acked, s.opts.WaitReplicas, s.opts.WaitTimeout)
 	}
 	return res, nil
+}
+
+// applyWithWait runs applyAndWait, and again with the whole script when
+// the server has not cached it yet.
+func (s *RedisStore) applyWithWait(ctx context.Context, writer redis.Cmdable, keys []string,
+	args []any) (any, int64, error) {
+	res, acked, err := s.applyAndWait(ctx, writer, applyScript.EvalSha, keys, args)
+	if redis.HasErrorPrefix(err, "NOSCRIPT") {
+		res, acked, err = s.applyAndWait(ctx, writer, applyScript.Eval, keys, args)
+	}
+	return res, acked, err
 }
 
 // evalFunc is Script.EvalSha or Script.Eval.
@@ -68,13 +88,114 @@ func (s *RedisStore) applyAndWait(ctx context.Context, writer redis.Cmdable, eva
 // writerFor returns a client whose pipelines run on one connection to the
 // master that holds key: the client itself, or on a Cluster the client of
 // the key's master node.
-//
-// TODO: on a Cluster, a slot that moved to another node fails the write
-// with MOVED or a connection error instead of following the redirection.
-// The call after it uses the slot map that wrap has reloaded.
 func (s *RedisStore) writerFor(ctx context.Context, key string) (redis.Cmdable, error) {
 	if cluster, ok := s.client.(*redis.ClusterClient); ok {
 		return cluster.MasterForKey(ctx, key)
 	}
 	return s.client, nil
+}
+
+// movedWriter returns the client of the Cluster master a MOVED error
+// names, when the client knows that master. ForEachMaster reads the slot
+// map again before it runs, so the client also routes the calls after
+// this one to the slot's new owner.
+func (s *RedisStore) movedWriter(ctx context.Context, moved error) (redis.Cmdable, bool) {
+	cluster, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return nil, false
+	}
+	// The error reads "MOVED <slot> <host:port>".
+	fields := strings.Fields(moved.Error())
+	if len(fields) != 3 {
+		return nil, false
+	}
+	var mu sync.Mutex
+	var found *redis.Client
+	_ = cluster.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+		if c.Options().Addr == fields[2] {
+			mu.Lock()
+			found = c
+			mu.Unlock()
+		}
+		return nil
+	})
+	if found == nil {
+		return nil, false
+	}
+	return found, true
+}
+
+// CheckReplicas reports whether a change can be confirmed now. It returns
+// nil when WaitReplicas is 0, or when every master has at least
+// WaitReplicas replicas that are online and acknowledged the replication
+// stream within WaitTimeout. The lag INFO replication reports is in whole
+// seconds, so the bound is WaitTimeout rounded up, and at least 1 s.
+// Otherwise it returns an error wrapping ErrNotReplicated that names the
+// master and its count, so that readiness checks can report why changes
+// fail.
+func (s *RedisStore) CheckReplicas(ctx context.Context) error {
+	if s.opts.WaitReplicas == 0 {
+		return nil
+	}
+	maxLag := int64((s.opts.WaitTimeout + time.Second - 1) / time.Second)
+	maxLag = max(maxLag, 1)
+	check := func(ctx context.Context, c redis.Cmdable, name string) error {
+		info, err := c.Info(ctx, "replication").Result()
+		if err != nil {
+			return fmt.Errorf("read replication state of %s: %w", name, err)
+		}
+		if n := onlineReplicas(info, maxLag); n < s.opts.WaitReplicas {
+			return fmt.Errorf("%w: %s has %d of %d replicas online with a lag of at most %ds",
+				ErrNotReplicated, name, n, s.opts.WaitReplicas, maxLag)
+		}
+		return nil
+	}
+	cluster, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return check(ctx, s.client, "the master")
+	}
+	var mu sync.Mutex
+	var errs []error
+	err := cluster.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error {
+		if err := check(ctx, c, "master "+c.Options().Addr); err != nil {
+			mu.Lock()
+			errs = append(errs, err)
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read replication state of the cluster: %w", err)
+	}
+	return errors.Join(errs...)
+}
+
+// onlineReplicas counts the replicas in the output of INFO replication
+// (lines "slaveN:ip=...,state=online,...,lag=L") whose state is online
+// and whose lag, the seconds since their last acknowledgement, is at most
+// maxLag.
+func onlineReplicas(info string, maxLag int64) int {
+	n := 0
+	for line := range strings.Lines(info) {
+		name, fields, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if !ok || !strings.HasPrefix(name, "slave") || strings.Contains(name, "_") {
+			continue
+		}
+		online, lag := false, int64(-1)
+		for f := range strings.SplitSeq(fields, ",") {
+			k, v, _ := strings.Cut(f, "=")
+			switch k {
+			case "state":
+				online = v == "online"
+			case "lag":
+				if l, err := strconv.ParseInt(v, 10, 64); err == nil {
+					lag = l
+				}
+			}
+		}
+		if online && lag >= 0 && lag <= maxLag {
+			n++
+		}
+	}
+	return n
 }

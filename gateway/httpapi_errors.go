@@ -93,7 +93,11 @@ func apiErrorFromStatus(s Status, cause error) *apiError {
 func apiErrorFromGateway(err error) *apiError {
 	var ge *Error
 	if !errors.As(err, &ge) {
-		return apiErrorFromStatus(StatusFor(requestCode(err)), err)
+		code := requestCode(err)
+		if code == CodeInternal {
+			code = storeFailureCode(err)
+		}
+		return apiErrorFromStatus(StatusFor(code), err)
 	}
 	e := apiErrorFromStatus(ge.Status(), err)
 	if ge.MessageID != "" {
@@ -104,6 +108,17 @@ func apiErrorFromGateway(err error) *apiError {
 	}
 	if (ge.Code == CodeInvalidNumber || ge.Code == CodeInvalidMessage) && ge.Err != nil {
 		e.Detail = ge.Err.Error()
+	}
+	return e
+}
+
+// apiErrorFromStore returns the error response for a failed store read
+// that sends nothing: 503 store_unavailable when StoreTemporary holds,
+// else 500 internal_error.
+func apiErrorFromStore(err error) *apiError {
+	e := apiErrorFromStatus(StatusFor(storeFailureCode(err)), err)
+	if e.Code == CodeStoreUnavailable {
+		e.Message = "the store did not answer; try again later"
 	}
 	return e
 }

@@ -85,7 +85,7 @@ func (a *HTTPAPI) getMessage(w http.ResponseWriter, r *http.Request, c caller) {
 			c.account, id)))
 		return
 	case err != nil:
-		a.writeError(w, r, apiErrorFromStatus(StatusFor(CodeInternal), err))
+		a.writeError(w, r, apiErrorFromStore(err))
 		return
 	}
 	a.writeJSON(w, r, http.StatusOK, st)

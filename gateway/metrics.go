@@ -36,6 +36,9 @@ import (
 //	optgate_gateway_queue_items{queue}
 //	    items waiting in each delivery queue
 //
+// The daemon also registers optgate_ready, 1 while every readiness check
+// of GET /readyz passes and 0 otherwise, evaluated at each scrape.
+//
 // A nil *Metrics records nothing, so tests may leave it out.
 type Metrics struct {
 	messages         *prometheus.CounterVec

@@ -469,15 +469,17 @@ func (s *MTService) send(ctx context.Context, req sendRequest) (Result, error) {
 
 	// The carrier has the message now, so the mapping is written even if
 	// the caller has gone away.
-	items, late, err := s.cfg.Store.PutMessage(context.WithoutCancel(ctx), rec, s.matchFunc())
+	// An error status would make the business send the text again, and
+	// the subscriber would get it twice, so a failed write still reports
+	// the message as sent, and only its receipts are lost.
+	items, late, err := s.recordSent(ctx, rec)
 	if err != nil {
-		s.log.Error("id map write failed after the carrier accepted a message; its receipts will not match",
+		s.log.Error("id map write failed after the carrier accepted a message; "+
+			"the business is told it was sent, and its receipts will not match",
 			zap.String("message_id", req.id),
 			zap.String("carrier", carrier.Name),
 			zap.Error(err))
-		s.cfg.Metrics.message(req.direction, outcomeFailed, CodeInternal)
-		return Result{}, &Error{Code: CodeInternal, Carrier: carrier.Name, MessageID: req.id,
-			Accepted: len(rec.Segments), Segments: rec.Total, Err: err}
+		return Result{MessageID: req.id, Segments: len(rec.Segments), Carrier: carrier.Name}, nil
 	}
 	s.cfg.Metrics.receiptsMatchedLate(carrier.Name, late)
 	notifyQueues(s.cfg.Notify, items)

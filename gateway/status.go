@@ -230,13 +230,15 @@ func (e *Error) Status() Status {
 
 // StatusOf returns the response for an error returned by Submit,
 // RequestOptIn or SendReply. Errors that are not an *Error yield the
-// CodeInternal row, because they come from a failure inside optgate.
+// CodeStoreUnavailable row when StoreTemporary holds for them, and
+// otherwise the CodeInternal row, because they come from a failure inside
+// optgate.
 func StatusOf(err error) Status {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Status()
 	}
-	return StatusFor(CodeInternal)
+	return StatusFor(storeFailureCode(err))
 }
 
 // newError returns an *Error with the code and cause.

@@ -71,6 +71,19 @@ type RedisStoreOptions struct {
 	// Timeout bounds each call that has no earlier context deadline, and
 	// every call of Depths. Default 5s.
 	Timeout time.Duration
+	// WaitReplicas is how many replicas must confirm each write that
+	// comes before optgate acknowledges something to a peer. These are an
+	// MO or its segment before deliver_sm_resp, a receipt kept or queued,
+	// the id mapping of an MT before submit_sm_resp, and the receipt of a
+	// blocked MT. A write fewer replicas confirm within WaitTimeout fails
+	// with ErrNotReplicated. Queue reads, acknowledgements of
+	// delivered items and sweeps do not wait, because losing one of them
+	// to a failover repeats a delivery or a sweep but loses nothing.
+	// Default 0: no waiting.
+	WaitReplicas int
+	// WaitTimeout bounds each WAIT. Keep it below the client's read
+	// timeout. Default 1s.
+	WaitTimeout time.Duration
 }
 
 // RedisStore is a Store on Redis that several optgate instances can share:
@@ -119,6 +132,12 @@ func OpenRedisStore(ctx context.Context, rdb redis.UniversalClient, opts RedisSt
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 5 * time.Second
+	}
+	if opts.WaitReplicas < 0 {
+		return nil, fmt.Errorf("open gateway redis store: wait replicas %d is negative", opts.WaitReplicas)
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = DefaultRedisWaitTimeout
 	}
 	s := &RedisStore{rdb: rdb, opts: opts, prefix: opts.KeyPrefix + redisGatewayTag}
 

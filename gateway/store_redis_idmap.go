@@ -144,6 +144,13 @@ redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4])
 return enqueue(KEYS[3], KEYS[4], 5, 6, tonumber(ARGV[5]))
 `)
 
+// keptReceipt reports the reply of receiptScript that stored the receipt
+// as unmatched. The others only read.
+func keptReceipt(reply any) bool {
+	r, ok := reply.([]any)
+	return ok && len(r) > 0 && r[0] == "kept"
+}
+
 // conflicted reports a script reply of -1.
 func conflicted(reply any) bool {
 	n, ok := reply.(int64)
@@ -212,7 +219,7 @@ func (s *RedisStore) putMessage(ctx context.Context, rec MessageRecord, match Re
 		keys = append(append(append(append(append(keys, cids...), ums...), aliases...), expected...), streams...)
 		args := []any{r.ID, v, micros(r.Expires), len(cids), len(expected), len(items)}
 		args = append(append(append(args, targets...), counts...), itemArgs...)
-		reply, err := putMessageScript.Run(ctx, s.rdb, keys, args...).Result()
+		reply, err := s.runWrite(ctx, putMessageScript, wroteUnlessConflict, keys, args...).Result()
 		if err != nil {
 			return nil, 0, s.storeErr(err)
 		}
@@ -349,7 +356,7 @@ func (s *RedisStore) applyReceipt(ctx context.Context, keys []string, r CarrierR
 	}
 
 	for range maxRedisAttempts {
-		reply, err := receiptScript.Run(ctx, s.rdb, lookupKeys,
+		reply, err := s.runWrite(ctx, receiptScript, keptReceipt, lookupKeys,
 			len(keys), micros(keepUntil), s.opts.MaxUnmatched, r.Carrier, receipt, s.messageKey("")).StringSlice()
 		if err != nil {
 			return nil, s.storeErr(err)
@@ -395,7 +402,7 @@ func (s *RedisStore) commitReceipt(ctx context.Context, id, segment, old string,
 	}
 	keys := append([]string{s.messageKey(id), s.key("msgexp"), s.key("seq"), s.key("queues")}, streams...)
 	args := append([]any{old, v, micros(rec.Expires), id, len(items)}, itemArgs...)
-	reply, err := commitRecordScript.Run(ctx, s.rdb, keys, args...).Result()
+	reply, err := s.runWrite(ctx, commitRecordScript, wroteUnlessConflict, keys, args...).Result()
 	if err != nil {
 		return nil, false, s.storeErr(err)
 	}

@@ -70,7 +70,7 @@ func (s *RedisStore) addPart(ctx context.Context, p smpp.Part, now time.Time) ([
 	if err != nil {
 		return nil, err
 	}
-	reply, err := addPartScript.Run(ctx, s.rdb, []string{s.partKey(partKeyBytes(p.Key)), s.key("partfirst")},
+	reply, err := s.runWrite(ctx, addPartScript, nil, []string{s.partKey(partKeyBytes(p.Key)), s.key("partfirst")},
 		p.Seq, seg, key, now.Format(time.RFC3339Nano), micros(now), p.Key.Total).StringSlice()
 	if err != nil {
 		return nil, s.storeErr(err)

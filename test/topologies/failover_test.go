@@ -29,14 +29,19 @@ type moResult struct {
 	acked    time.Time
 	attempts int
 	statuses map[string]int
+	// queued is how many MO entries from the subscriber are in the
+	// business's queue after the failover.
+	queued int
 }
 
 // TestSentinelFailoverKeepsStops runs a daemon on a Sentinel group and
 // cuts off the replica, then kills the master, while MTs flow over HTTP
 // and every subscriber sends STOP through the simulator. No MT sent after
-// a STOP was acknowledged to the carrier may reach the carrier, and every
+// a STOP was acknowledged to the carrier may reach the carrier, every
 // acknowledged STOP must be in the consent audit and in the business's
-// queue after the failover.
+// queue after the failover, counting those acknowledged before the kill
+// on their own, and no MT may get a 500 internal_error: a Redis failure
+// is a temporary store_unavailable.
 func TestSentinelFailoverKeepsStops(t *testing.T) {
 	t.Parallel()
 	g := testredis.StartSentinel(t)
@@ -68,7 +73,9 @@ func TestSentinelFailoverKeepsStops(t *testing.T) {
 		mtWG.Wait()
 	})
 	defer stopTraffic()
-	client := &http.Client{Timeout: 5 * time.Second}
+	// An MT whose id mapping meets the failover waits up to 5 s for the
+	// new master before its response.
+	client := &http.Client{Timeout: 10 * time.Second}
 	url := "http://" + d.HTTPAddr().String() + "/v1/messages"
 	for w := range 3 {
 		mtWG.Go(func() {
@@ -163,7 +170,48 @@ func TestSentinelFailoverKeepsStops(t *testing.T) {
 	violations := checkMTs(t, sim.Messages(), mts, mos)
 	lost := checkStops(t, ctx, verify, mos)
 	unqueued := checkQueued(t, ctx, g, mos)
+	beforeKill, unqueuedBeforeKill := 0, 0
+	for i, mo := range mos {
+		if mo.acked.Before(killed) {
+			beforeKill++
+			if mo.queued == 0 {
+				unqueuedBeforeKill++
+			}
+		}
+		if mo.queued > 1 {
+			t.Logf("%s: %d MO entries queued for one STOP; the carrier redelivered one whose "+
+				"entry the master had but no replica confirmed", subscriber(i), mo.queued)
+		}
+	}
+	t.Logf("MOs acknowledged before the master was killed: %d, of which %d are missing from the "+
+		"business queue after the failover", beforeKill, unqueuedBeforeKill)
+	if beforeKill == 0 {
+		t.Error("no STOP was acknowledged before the master was killed: the test checked no MO across the failover")
+	}
+	internal := checkNoInternalErrors(t, mts)
 	summarize(t, mts, mos, violations, lost, unqueued)
+	t.Logf("failover MOs: %d acknowledged before the kill, %d of them not queued after it; "+
+		"%d MTs answered 500", beforeKill, unqueuedBeforeKill, internal)
+}
+
+// checkNoInternalErrors fails the test for every MT that got a 500
+// (internal_error): during a failover every Redis failure must be the
+// temporary store_unavailable. It returns their number.
+func checkNoInternalErrors(t *testing.T, mts []mtResult) int {
+	t.Helper()
+	n := 0
+	for _, m := range mts {
+		if m.code == "internal_error" || m.code == "http_500" {
+			n++
+			if n <= 5 {
+				t.Errorf("MT %d to %s sent at %s got %s", m.id, m.to, m.start.Format(time.StampMilli), m.code)
+			}
+		}
+	}
+	if n > 5 {
+		t.Errorf("%d MTs in all got a 500", n)
+	}
+	return n
 }
 
 // logSentinels logs what the sentinels logged, to explain a failover that
@@ -341,6 +389,7 @@ func checkQueued(t *testing.T, ctx context.Context, g *testredis.Sentinel, mos [
 	}
 	unqueued := 0
 	for i := range mos {
+		mos[i].queued = queued[subscriber(i)]
 		if queued[subscriber(i)] == 0 {
 			unqueued++
 			t.Errorf("%s: STOP acknowledged at %s, but no MO from it is queued for the business",
