@@ -54,7 +54,8 @@ type CarrierPoolConfig struct {
 	// bound, for example while a dropped bind reconnects. Default 2s.
 	BindWait time.Duration
 	// ResponseTimeout is how long a submit_sm waits for submit_sm_resp.
-	// Default: smpp.DefaultResponseTimeout.
+	// Default: Carrier.ResponseTimeout, or smpp.DefaultResponseTimeout
+	// when that is zero too.
 	ResponseTimeout time.Duration
 	// ReconnectDelay and MaxReconnectDelay bound the back-off between
 	// reconnects. Defaults: those of smpp.ClientConfig.
@@ -137,6 +138,9 @@ func NewCarrierPool(cfg CarrierPoolConfig) (*CarrierPool, error) {
 	}
 	if cfg.BindWait <= 0 {
 		cfg.BindWait = 2 * time.Second
+	}
+	if cfg.ResponseTimeout <= 0 {
+		cfg.ResponseTimeout = c.ResponseTimeout
 	}
 	if cfg.ResponseTimeout <= 0 {
 		cfg.ResponseTimeout = smpp.DefaultResponseTimeout

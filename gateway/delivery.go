@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -112,6 +113,11 @@ type Dispatcher struct {
 	cancel  context.CancelFunc
 	workers map[string]*worker
 	wg      sync.WaitGroup
+
+	// sent marks items sent again by this process as possible resends.
+	sent sentItems
+	// lastAck is how long the last Ack of a window took, in nanoseconds.
+	lastAck atomic.Int64
 }
 
 // worker is the state of one queue's goroutine.
@@ -236,6 +242,7 @@ func (d *Dispatcher) run(ctx context.Context, w *worker) {
 			continue
 		}
 		if len(items) == 0 {
+			d.sent.forgetQueue(w.queue)
 			d.waitItems(ctx, w)
 			continue
 		}
@@ -288,9 +295,14 @@ func (d *Dispatcher) deliver(ctx context.Context, queue string, it Item) (bool, 
 	if !ok {
 		err = fmt.Errorf("queue %s: %w", queue, ErrTargetUnavailable)
 	} else {
+		fresh := d.sent.mark(&it)
 		dctx, cancel := context.WithTimeout(ctx, d.cfg.DeliverTimeout)
 		err = target.Deliver(dctx, it)
 		cancel()
+		if fresh && errors.Is(err, ErrTargetUnavailable) {
+			// Nothing could take the item, so it did not go out.
+			d.sent.forget(queue, it.Seq)
+		}
 	}
 	if err == nil {
 		d.cfg.Metrics.delivery(it.Kind, "delivered")
@@ -315,6 +327,7 @@ func (d *Dispatcher) ack(ctx context.Context, queue string, seqs ...uint64) (boo
 			zap.Uint64s("seqs", seqs), zap.Error(err))
 		return true, err
 	}
+	d.sent.forget(queue, seqs...)
 	return false, nil
 }
 
@@ -334,6 +347,7 @@ func (d *Dispatcher) settleFailure(ctx context.Context, queue string, it Item, e
 			d.log.Error("dead-letter item failed", zap.String("queue", queue), zap.Uint64("seq", it.Seq), zap.Error(dlErr))
 			return true, dlErr
 		}
+		d.sent.forget(queue, it.Seq)
 		return false, nil
 	case errors.Is(err, ErrTargetUnavailable):
 		d.cfg.Metrics.delivery(it.Kind, "unavailable")

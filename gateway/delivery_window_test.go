@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -19,15 +20,20 @@ type windowTarget struct {
 
 	mu          sync.Mutex
 	sent        []uint64
+	resends     []bool // PossibleResend of each send
 	accepted    []uint64
 	inFlight    int
 	maxInFlight int
 	// fail holds the errors to return for a seq, one per attempt.
 	fail map[uint64][]error
+	// held seqs wait for release instead of gate.
+	held    map[uint64]bool
+	release chan struct{}
 }
 
 func newWindowTarget(window int) *windowTarget {
-	return &windowTarget{window: window, gate: make(chan struct{}), fail: map[uint64][]error{}}
+	return &windowTarget{window: window, gate: make(chan struct{}), fail: map[uint64][]error{},
+		held: map[uint64]bool{}, release: make(chan struct{})}
 }
 
 func (w *windowTarget) Window() int { return w.window }
@@ -43,12 +49,17 @@ func (w *windowTarget) Deliver(ctx context.Context, it Item) error {
 func (w *windowTarget) Send(ctx context.Context, it Item) (func() error, error) {
 	w.mu.Lock()
 	w.sent = append(w.sent, it.Seq)
+	w.resends = append(w.resends, it.PossibleResend)
 	w.inFlight++
 	w.maxInFlight = max(w.maxInFlight, w.inFlight)
+	gate := w.gate
+	if w.held[it.Seq] {
+		gate = w.release
+	}
 	w.mu.Unlock()
 	return func() error {
 		select {
-		case <-w.gate:
+		case <-gate:
 		case <-ctx.Done():
 		}
 		w.mu.Lock()
@@ -64,6 +75,12 @@ func (w *windowTarget) Send(ctx context.Context, it Item) (func() error, error) 
 		w.accepted = append(w.accepted, it.Seq)
 		return nil
 	}, nil
+}
+
+func (w *windowTarget) resent() []bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.resends)
 }
 
 func (w *windowTarget) sentCount() int {
@@ -147,10 +164,9 @@ func TestDispatcherWindowSendsInOrder(t *testing.T) {
 		t.Errorf("at most %d items in flight, want the window of 4", target.maxInFlight)
 	}
 	calls := queue.calls()
-	// The dispatcher reads up to 32 items at once and acknowledges what
-	// it delivered of them in one step.
-	if len(calls) != 1 {
-		t.Errorf("ack calls %v, want one for the 10 items read together", calls)
+	// Responses that arrive while an Ack runs share the next one.
+	if len(calls) > 10 {
+		t.Errorf("ack calls %v, want at most one per item", calls)
 	}
 	if acked := slices.Sorted(slices.Values(slices.Concat(calls...))); !slices.Equal(acked, seqs(1, 10)) {
 		t.Errorf("acked %v, want each of 1..10 once", acked)
@@ -179,14 +195,16 @@ func TestDispatcherWindowFailureMidWindow(t *testing.T) {
 		t.Errorf("accepted %v, want 1, 2, 3, 4 and 6 once each", got)
 	}
 	calls := queue.calls()
-	if len(calls) != 2 {
+	if len(calls) < 2 {
 		t.Fatalf("ack calls %v, want the window's then the retry's", calls)
 	}
-	if want := []uint64{1, 2, 4, 6}; !slices.Equal(calls[0], want) {
-		t.Errorf("first ack %v, want %v", calls[0], want)
+	last := len(calls) - 1
+	window := slices.Sorted(slices.Values(slices.Concat(calls[:last]...)))
+	if want := []uint64{1, 2, 4, 6}; !slices.Equal(window, want) {
+		t.Errorf("window acks %v, want %v once each", calls[:last], want)
 	}
-	if want := []uint64{3}; !slices.Equal(calls[1], want) {
-		t.Errorf("second ack %v, want %v", calls[1], want)
+	if want := []uint64{3}; !slices.Equal(calls[last], want) {
+		t.Errorf("last ack %v, want the retry's %v", calls[last], want)
 	}
 	dead, _, err := store.DeadLetters(context.Background(), "acme")
 	if err != nil {
@@ -214,4 +232,93 @@ func TestDispatcherWindowStopKeepsItems(t *testing.T) {
 	if n := target.sentCount(); n != 3 {
 		t.Errorf("%d items sent, want the window of 3", n)
 	}
+}
+
+func TestDispatcherWindowAcksEachResponse(t *testing.T) {
+	target := newWindowTarget(4)
+	target.held[1] = true
+	store, queue, _ := startWindowDispatcher(t, target, 4)
+
+	// Items 2 to 4 are answered while item 1 is not.
+	waitSent(t, target, 4)
+	close(target.gate)
+	deadline := time.Now().Add(5 * time.Second)
+	for store.Depths()["acme"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("queue holds %d items while only item 1 waits for its response, want 1",
+				store.Depths()["acme"])
+		}
+		time.Sleep(time.Millisecond)
+	}
+	acked := slices.Sorted(slices.Values(slices.Concat(queue.calls()...)))
+	if want := []uint64{2, 3, 4}; !slices.Equal(acked, want) {
+		t.Errorf("acked %v before item 1's response, want %v", acked, want)
+	}
+
+	close(target.release)
+	waitEmpty(t, store, "acme")
+	if n := target.sentCount(); n != 4 {
+		t.Errorf("%d items sent, want 4", n)
+	}
+}
+
+func TestDispatcherMarksResentItems(t *testing.T) {
+	target := newWindowTarget(3)
+	target.fail[2] = []error{errors.New("deliver_sm_resp ESME_RSYSERR")}
+	close(target.gate)
+	store, _, first := startWindowDispatcher(t, target, 3)
+	waitEmpty(t, store, "acme")
+	if err := first.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := &recordingTarget{done: make(chan struct{}), want: 2}
+	rec.bound.Store(true)
+	queue := &failingAck{Queue: store, fail: 1}
+	if _, err := store.Enqueue(context.Background(), mixedItems(2)); err != nil {
+		t.Fatal(err)
+	}
+	d := newTestDispatcher(t, queue, rec)
+	if err := d.Start(context.Background(), "acme"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Stop(context.Background()) })
+	waitEmpty(t, store, "acme")
+
+	target.mu.Lock()
+	sent := slices.Clone(target.sent)
+	target.mu.Unlock()
+	if want := []uint64{1, 2, 3, 2}; !slices.Equal(sent, want) {
+		t.Fatalf("window sent %v, want %v", sent, want)
+	}
+	if got := target.resent(); !slices.Equal(got, []bool{false, false, false, true}) {
+		t.Errorf("window PossibleResend by send %v, want only the second send of item 2", got)
+	}
+	// The first Ack of item 4 fails, so it goes out again, marked.
+	var marks []string
+	for _, it := range rec.items() {
+		marks = append(marks, fmt.Sprintf("%d:%v", it.Seq, it.PossibleResend))
+	}
+	if want := []string{"4:false", "4:true", "5:false"}; !slices.Equal(marks, want) {
+		t.Errorf("single deliveries %v, want %v", marks, want)
+	}
+}
+
+// failingAck is a Queue whose first fail Acks fail without removing
+// anything.
+type failingAck struct {
+	Queue
+	mu   sync.Mutex
+	fail int
+}
+
+func (f *failingAck) Ack(ctx context.Context, queue string, seqs ...uint64) error {
+	f.mu.Lock()
+	fail := f.fail > 0
+	f.fail--
+	f.mu.Unlock()
+	if fail {
+		return errors.New("ack: store timed out")
+	}
+	return f.Queue.Ack(ctx, queue, seqs...)
 }

@@ -25,7 +25,8 @@ const (
 	// C-octet string such as opted_out, or none when it changed nothing.
 	TagConsentOutcome smpp.Tag = 0x1402
 	// TagMOFlags holds MOFlag bits, one octet. It is absent when no bit
-	// is set.
+	// is set. A delivery receipt carries it too when it is a possible
+	// resend, with MOFlagPossibleResend as its only bit.
 	TagMOFlags smpp.Tag = 0x1403
 )
 
@@ -40,6 +41,15 @@ const (
 	// MOFlagUndecodable: optgate cannot decode the data_coding, so the
 	// octets are passed on as they came.
 	MOFlagUndecodable = 0x04
+	// MOFlagPossibleResend: optgate may have delivered this deliver_sm
+	// before, because an earlier attempt failed or got no response, or
+	// because the item was queued when optgate started. A business that
+	// saw the MO id (TagMOID) of an MO text, or the receipted_message_id
+	// and message_state of a receipt, before drops this one. The bit may
+	// be set on a first delivery. A repeat goes without it only when the
+	// store lost the writes that recorded the earlier delivery, such as
+	// on a Redis failover to a replica that had not received them.
+	MOFlagPossibleResend = 0x08
 )
 
 // Target implements Targets for accounts whose delivery type is smpp: the
@@ -51,7 +61,8 @@ const (
 // short_message, or in message_payload when it exceeds the 254 octets of
 // short_message. A receipt has esm_class 0x04, the SMPP 3.4 appendix B text
 // with optgate's message id, and the receipted_message_id and
-// message_state TLVs (SMPP 3.4 sections 5.3.2.12 and 5.3.2.35). Its
+// message_state TLVs (SMPP 3.4 sections 5.3.2.12 and 5.3.2.35), and
+// TagMOFlags when it is a possible resend. Its
 // source_addr is the subscriber, and its destination_addr the toll-free
 // sender of the original message. user_message_reference echoes the one of
 // the business's submit_sm.
@@ -138,7 +149,7 @@ func deliverError(s *smpp.ServerSession, item Item, err error) error {
 func deliverPDU(item Item) (*smpp.DeliverSM, error) {
 	switch {
 	case item.Kind == KindMO && item.MO != nil:
-		return moDeliverSM(item.MO)
+		return moDeliverSM(item.MO, item.PossibleResend)
 	case item.Kind == KindReceipt && item.Receipt != nil:
 		return receiptDeliverSM(item.Receipt, item), nil
 	}
@@ -152,7 +163,7 @@ func e164Address(n string) (smpp.TON, smpp.NPI, string) {
 	return smpp.TONInternational, smpp.NPIISDN, strings.TrimPrefix(n, "+")
 }
 
-func moDeliverSM(mo *MOItem) (*smpp.DeliverSM, error) {
+func moDeliverSM(mo *MOItem, possibleResend bool) (*smpp.DeliverSM, error) {
 	d := &smpp.DeliverSM{}
 	d.SourceAddrTON, d.SourceAddrNPI, d.SourceAddr = e164Address(mo.From)
 	d.DestAddrTON, d.DestAddrNPI, d.DestinationAddr = e164Address(mo.To)
@@ -186,6 +197,9 @@ func moDeliverSM(mo *MOItem) (*smpp.DeliverSM, error) {
 	}
 	if mo.Undecodable {
 		flags |= MOFlagUndecodable
+	}
+	if possibleResend {
+		flags |= MOFlagPossibleResend
 	}
 	if flags != 0 {
 		d.TLVs.SetUint8(TagMOFlags, flags)
@@ -226,6 +240,9 @@ func receiptDeliverSM(r *ReceiptItem, item Item) *smpp.DeliverSM {
 	}
 	if ref, err := strconv.ParseUint(r.ClientRef, 10, 16); err == nil {
 		d.TLVs.SetUserMessageReference(uint16(ref))
+	}
+	if item.PossibleResend {
+		d.TLVs.SetUint8(TagMOFlags, MOFlagPossibleResend)
 	}
 	return d
 }

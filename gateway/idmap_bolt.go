@@ -275,14 +275,25 @@ func (s *BoltStore) keepUnmatched(tx *bolt.Tx, keys []string, r CarrierReceipt, 
 	return created, nil
 }
 
-// sweepMessages deletes the id map entries that expired by now, with
-// their carrier id keys.
-func sweepMessages(tx *bolt.Tx, now time.Time) (int, error) {
+// boltSweepBatch is the most expiry keys one sweep transaction removes.
+// bbolt keeps every page a transaction changes in memory until it commits,
+// and other writers wait for it, so a sweep of a whole busy hour in one
+// transaction would hold hundreds of MiB and stall the message path.
+const boltSweepBatch = 2000
+
+// sweepMessages deletes up to batch id map entries that expired by now, with
+// their carrier id keys and expiry keys. It returns how many records it
+// deleted and whether expired keys remain.
+func sweepMessages(tx *bolt.Tx, now time.Time, batch int) (int, bool, error) {
 	expiry, messages, cids := tx.Bucket(bucketExpiry), tx.Bucket(bucketMessages), tx.Bucket(bucketCarrierID)
 	limit := binary.BigEndian.AppendUint64(nil, uint64(now.UnixNano()))
-	n := 0
+	n, keys := 0, 0
 	c := expiry.Cursor()
 	for k, _ := c.First(); k != nil && bytes.Compare(k[:8], limit) <= 0; k, _ = c.First() {
+		if keys == batch {
+			return n, true, nil
+		}
+		keys++
 		id := k[8:]
 		if v := messages.Get(id); v != nil {
 			rec, err := decodeRecord(v)
@@ -290,7 +301,7 @@ func sweepMessages(tx *bolt.Tx, now time.Time) (int, error) {
 			if decoded && rec.Expires.After(now) {
 				// A later write moved the expiry, so this key is stale.
 				if err := c.Delete(); err != nil {
-					return n, err
+					return n, false, err
 				}
 				continue
 			}
@@ -298,21 +309,21 @@ func sweepMessages(tx *bolt.Tx, now time.Time) (int, error) {
 				for _, seg := range rec.Segments {
 					for _, key := range seg.Keys {
 						if err := cids.Delete(carrierKey(rec.Carrier, key)); err != nil {
-							return n, err
+							return n, false, err
 						}
 					}
 				}
 			}
 			if err := messages.Delete(id); err != nil {
-				return n, err
+				return n, false, err
 			}
 			n++
 		}
 		if err := c.Delete(); err != nil {
-			return n, err
+			return n, false, err
 		}
 	}
-	return n, nil
+	return n, false, nil
 }
 
 // sweepUnmatched deletes the unmatched receipts whose time ran out. It

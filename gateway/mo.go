@@ -201,7 +201,7 @@ func (s *MOService) assemble(ctx context.Context, c *Carrier, d delivered, from,
 	case errors.Is(err, smpp.ErrInvalidSegment):
 		return nil, DeliverInvalidSegment
 	case err != nil:
-		s.cfg.Metrics.message(dirMO, outcomeFailed, CodeInternal)
+		s.cfg.Metrics.message(dirMO, outcomeFailed, storeFailureCode(err))
 		s.log.Error("mo segment not stored, asking the carrier to redeliver",
 			zap.String("carrier", c.Name),
 			zap.Error(err))
@@ -293,7 +293,7 @@ func (s *MOService) accept(ctx context.Context, carrier, account, from, to strin
 		// The consent change is durable but the MO is not queued. The
 		// confirmation was never marked queued, so a redelivery at least
 		// consent.PendingReplyRetry later gets it.
-		s.cfg.Metrics.message(dirMO, outcomeFailed, CodeInternal)
+		s.cfg.Metrics.message(dirMO, outcomeFailed, storeFailureCode(err))
 		s.log.Error("mo not queued, asking the carrier to redeliver",
 			zap.String("carrier", carrier),
 			zap.String("account", account),

@@ -44,6 +44,11 @@ type Item struct {
 	MO       *MOItem      `json:"mo,omitempty"`
 	Receipt  *ReceiptItem `json:"receipt,omitempty"`
 	Reply    *ReplyItem   `json:"reply,omitempty"`
+	// PossibleResend marks an item that may have reached its target
+	// before: this process sent it and saw no success, or the store
+	// found it in a state that an earlier delivery can leave (see Peek).
+	// It may be set on an item never sent. It is not stored.
+	PossibleResend bool `json:"-"`
 }
 
 // MOItem is a subscriber's text, for the business.
@@ -132,7 +137,9 @@ type Queue interface {
 	// Peek returns up to n of the oldest items of a queue, oldest first.
 	// A store that several processes share (see SharedQueue) returns only
 	// the items this process may deliver now, and none while another
-	// process delivers the queue.
+	// process delivers the queue. Peek sets PossibleResend on an item
+	// that an earlier process, or an earlier Peek, may have handed to
+	// the target.
 	Peek(ctx context.Context, queue string, n int) ([]Item, error)
 
 	// Ack removes delivered items of one queue in one durable step, so

@@ -59,6 +59,12 @@ type BoltStore struct {
 	opts    BoltStoreOptions
 	closed  atomic.Bool
 
+	// startSeqs holds the last Seq of each queue when the file was
+	// opened. A previous process may have delivered those items before it
+	// stopped without its Ack being committed, so Peek marks them with
+	// PossibleResend. It is not changed after open.
+	startSeqs map[string]uint64
+
 	mu        sync.Mutex
 	depths    map[string]int
 	unmatched int
@@ -81,7 +87,12 @@ func OpenBoltStore(path string, opts BoltStoreOptions) (*BoltStore, error) {
 		}
 	}
 
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout})
+	// The sweep frees many pages of a busy store. With the freelist kept
+	// out of the file, a commit does not rewrite the list of every free
+	// page, and the map form finds free runs without scanning it; bbolt
+	// rebuilds the list by reading the file's pages when it opens it.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout,
+		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("open gateway store %s: locked by another process (waited %s)", path, opts.LockTimeout)
 	}
@@ -89,7 +100,8 @@ func OpenBoltStore(path string, opts BoltStoreOptions) (*BoltStore, error) {
 		return nil, fmt.Errorf("open gateway store %s: %w", path, err)
 	}
 
-	s := &BoltStore{db: db, commits: &groupCommit{db: db}, opts: opts, depths: map[string]int{}}
+	s := &BoltStore{db: db, commits: &groupCommit{db: db}, opts: opts, depths: map[string]int{},
+		startSeqs: map[string]uint64{}}
 	if err := db.Update(initStoreSchema); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open gateway store %s: %w", path, err)
@@ -122,11 +134,14 @@ func initStoreSchema(tx *bolt.Tx) error {
 	return nil
 }
 
-// loadCounts reads the queue depths and the unmatched count at open.
+// loadCounts reads the queue depths, the last Seq of each non-empty queue
+// and the unmatched count at open.
 func (s *BoltStore) loadCounts(tx *bolt.Tx) error {
 	err := tx.Bucket(bucketQueues).ForEachBucket(func(name []byte) error {
-		if n := tx.Bucket(bucketQueues).Bucket(name).Stats().KeyN; n > 0 {
+		b := tx.Bucket(bucketQueues).Bucket(name)
+		if n := b.Stats().KeyN; n > 0 {
 			s.depths[string(name)] = n
+			s.startSeqs[string(name)] = b.Sequence()
 		}
 		return nil
 	})
@@ -248,7 +263,8 @@ func (s *BoltStore) addDepths(items []Item, sign int) {
 	}
 }
 
-// Peek implements Queue.
+// Peek implements Queue. It marks with PossibleResend the items that were
+// queued when the file was opened.
 func (s *BoltStore) Peek(ctx context.Context, queue string, n int) ([]Item, error) {
 	var out []Item
 	err := s.view(ctx, func(tx *bolt.Tx) error {
@@ -262,6 +278,7 @@ func (s *BoltStore) Peek(ctx context.Context, queue string, n int) ([]Item, erro
 			if err := json.Unmarshal(v, &it); err != nil {
 				return fmt.Errorf("item %d: %w", binary.BigEndian.Uint64(k), err)
 			}
+			it.PossibleResend = it.Seq <= s.startSeqs[queue]
 			out = append(out, it)
 		}
 		return nil
@@ -404,14 +421,15 @@ func (s *BoltStore) Depths() map[string]int {
 
 // Sweep implements Store.
 func (s *BoltStore) Sweep(ctx context.Context, limits SweepLimits) (SweepResult, error) {
+	messages, err := s.sweepMessages(ctx, limits.Now)
+	if err != nil {
+		return SweepResult{}, fmt.Errorf("sweep gateway store: messages: %w", err)
+	}
 	var res SweepResult
 	var unmatchedGone int
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		res = SweepResult{Dropped: map[string]int{}}
+	err = s.update(ctx, func(tx *bolt.Tx) error {
+		res = SweepResult{Dropped: map[string]int{}, Messages: messages}
 		var err error
-		if res.Messages, err = sweepMessages(tx, limits.Now); err != nil {
-			return fmt.Errorf("messages: %w", err)
-		}
 		if res.Unmatched, unmatchedGone, err = sweepUnmatched(tx, limits.Now); err != nil {
 			return fmt.Errorf("unmatched receipts: %w", err)
 		}
@@ -439,6 +457,29 @@ func (s *BoltStore) Sweep(ctx context.Context, limits SweepLimits) (SweepResult,
 	s.unmatched -= unmatchedGone
 	s.mu.Unlock()
 	return res, nil
+}
+
+// sweepMessages deletes the id map entries that expired by now, in
+// transactions of at most boltSweepBatch, so that the message path's
+// writes go between them.
+func (s *BoltStore) sweepMessages(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		var n int
+		var more bool
+		err := s.update(ctx, func(tx *bolt.Tx) error {
+			var err error
+			n, more, err = sweepMessages(tx, now, boltSweepBatch)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if !more {
+			return total, nil
+		}
+	}
 }
 
 // sweepQueues dead-letters items past the age and length limits and drops

@@ -173,7 +173,7 @@ func (s *ReceiptService) handle(ctx context.Context, carrierName string, in inco
 		}
 		return DeliverOK
 	}
-	s.cfg.Metrics.message(dirReceipt, outcomeFailed, CodeInternal)
+	s.cfg.Metrics.message(dirReceipt, outcomeFailed, storeFailureCode(err))
 	s.log.Error("receipt not stored, asking the carrier to redeliver",
 		zap.String("carrier", carrierName),
 		zap.String("carrier_id", r.ID),

@@ -46,8 +46,9 @@ return enqueue(KEYS[1], KEYS[2], 4 + f, 3, k)
 `)
 
 // peekScript takes or renews the queue's lease and returns up to n
-// entries as id, item JSON pairs: the consumer's pending entries first,
-// then new ones. It returns nothing while another consumer holds the
+// entries as id, item JSON, read-before triples: the consumer's pending
+// entries first, with read-before "1" because this consumer or one it
+// took them over from read them already, then new ones with "0". It returns nothing while another consumer holds the
 // lease. On taking the lease it claims every pending entry of the group,
 // because the previous holder gave the lease up or let it run out.
 // KEYS: stream, lease. ARGV: group, consumer, n, lease in ms.
@@ -66,7 +67,7 @@ if not holder then
 end
 local n = tonumber(ARGV[3])
 local out = {}
-local function collect(reply)
+local function collect(reply, before)
   if not reply then return end
   for _, e in ipairs(reply[1][2]) do
     if e[2] then
@@ -75,6 +76,7 @@ local function collect(reply)
         if f[i] == 'd' then
           out[#out + 1] = e[1]
           out[#out + 1] = f[i + 1]
+          out[#out + 1] = before
         end
       end
     else
@@ -83,9 +85,9 @@ local function collect(reply)
     end
   end
 end
-collect(redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n, 'STREAMS', KEYS[1], '0'))
-if #out / 2 < n then
-  collect(redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n - #out / 2, 'STREAMS', KEYS[1], '>'))
+collect(redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n, 'STREAMS', KEYS[1], '0'), '1')
+if #out / 3 < n then
+  collect(redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', n - #out / 3, 'STREAMS', KEYS[1], '>'), '0')
 end
 return out
 `)
@@ -209,7 +211,7 @@ func (s *RedisStore) enqueue(ctx context.Context, items []Item, finished []smpp.
 	}
 	keys = append(keys, streams...)
 	args := append([]any{len(finished), len(items)}, itemArgs...)
-	reply, err := enqueueScript.Run(ctx, s.rdb, keys, args...).Result()
+	reply, err := s.runWrite(ctx, enqueueScript, nil, keys, args...).Result()
 	if err != nil {
 		return nil, s.storeErr(err)
 	}
@@ -222,7 +224,9 @@ func (s *RedisStore) enqueue(ctx context.Context, items []Item, finished []smpp.
 
 // Peek implements Queue. It returns the items this consumer may deliver:
 // nothing while another consumer holds the queue's lease, which is what
-// keeps one queue in order across instances. Items it returns stay
+// keeps one queue in order across instances. Entries that were pending
+// already, read by this consumer before or taken over from another one,
+// get PossibleResend. Items it returns stay
 // pending for this consumer until Ack or DeadLetter, or until another
 // consumer takes the lease over.
 func (s *RedisStore) Peek(ctx context.Context, queue string, n int) ([]Item, error) {
@@ -247,8 +251,8 @@ func (s *RedisStore) peek(ctx context.Context, queue string, n int) ([]Item, err
 	if err != nil {
 		return nil, s.storeErr(err)
 	}
-	items := make([]Item, 0, len(reply)/2)
-	for i := 0; i+1 < len(reply); i += 2 {
+	items := make([]Item, 0, len(reply)/3)
+	for i := 0; i+2 < len(reply); i += 3 {
 		seq, err := entrySeq(reply[i])
 		if err != nil {
 			return nil, err
@@ -258,6 +262,7 @@ func (s *RedisStore) peek(ctx context.Context, queue string, n int) ([]Item, err
 			return nil, fmt.Errorf("item %d: %w", seq, err)
 		}
 		it.Seq, it.Queue = seq, queue
+		it.PossibleResend = reply[i+2] == "1"
 		items = append(items, it)
 	}
 	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.Seq, b.Seq) })

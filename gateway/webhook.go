@@ -37,6 +37,10 @@ type WebhookEvent struct {
 	Account string       `json:"account"`
 	MO      *MOItem      `json:"mo,omitempty"`
 	Receipt *ReceiptItem `json:"receipt,omitempty"`
+	// PossibleResend is true when optgate may have posted this event
+	// before, as MOFlagPossibleResend describes. A receiver that has seen
+	// its Optgate-Delivery value or MO id already drops it.
+	PossibleResend bool `json:"possible_resend,omitempty"`
 }
 
 // WebhookConfig configures a Webhook.
@@ -86,7 +90,8 @@ func NewWebhook(cfg WebhookConfig) (*Webhook, error) {
 // Deliver posts one item. A 2xx response delivers it. 408, 425, 429, 5xx
 // and network errors are retried later. Any other response is permanent.
 func (w *Webhook) Deliver(ctx context.Context, item Item) error {
-	ev := WebhookEvent{Type: item.Kind.String(), Account: item.Queue, MO: item.MO, Receipt: item.Receipt}
+	ev := WebhookEvent{Type: item.Kind.String(), Account: item.Queue, MO: item.MO, Receipt: item.Receipt,
+		PossibleResend: item.PossibleResend}
 	if ev.MO == nil && ev.Receipt == nil {
 		return Permanent(fmt.Errorf("webhook: item %d of %s has no MO or receipt", item.Seq, item.Queue))
 	}

@@ -15,11 +15,14 @@ import (
 
 // carrierFault is one way of breaking the carrier link. start runs once
 // the business has enough responses that the window is known to be full,
-// and heal, when set, runs a moment later.
+// and heal, when set, runs healAfter later (default 2s).
 type carrierFault struct {
-	name  string
-	start func(p *faultproxy.Proxy)
-	heal  func(p *faultproxy.Proxy)
+	name      string
+	start     func(p *faultproxy.Proxy)
+	heal      func(p *faultproxy.Proxy)
+	healAfter time.Duration
+	// enquireLink is the carrier's enquire_link interval. Default 500ms.
+	enquireLink time.Duration
 	// before runs before any traffic, for faults present from the start.
 	before func(p *faultproxy.Proxy)
 }
@@ -37,6 +40,18 @@ var carrierFaults = []carrierFault{
 			p.Drop(faultproxy.Downstream)
 		},
 		heal: func(p *faultproxy.Proxy) { p.Resume() }},
+	// Longer than the business's response timeout, and with no
+	// enquire_link due: the first submit_sm that times out must make
+	// optgate drop the link, so that every submit is answered before the
+	// business's own timeout.
+	{name: "carrier link silent both ways for 12s, enquire_link 30s",
+		enquireLink: 30 * time.Second,
+		start: func(p *faultproxy.Proxy) {
+			p.Drop(faultproxy.Upstream)
+			p.Drop(faultproxy.Downstream)
+		},
+		heal:      func(p *faultproxy.Proxy) { p.Resume() },
+		healAfter: 12 * time.Second},
 	{name: "carrier link delayed 300ms with a full window",
 		before: func(p *faultproxy.Proxy) { p.SetDelay(faultproxy.Downstream, 300*time.Millisecond) },
 		start:  func(*faultproxy.Proxy) {},
@@ -44,9 +59,10 @@ var carrierFaults = []carrierFault{
 }
 
 // TestCarrierFaults sends MT from a business over SMPP while the carrier
-// link breaks. Every text the business got ESME_ROK for must reach the
-// simulator exactly once, no text may reach it twice, and no text to a
-// number without consent may be accepted.
+// link breaks. Every submit must get a submit_sm_resp within the
+// business's response timeout, every text the business got ESME_ROK for
+// must reach the simulator exactly once, no text may reach it twice, and
+// no text to a number without consent may be accepted.
 func TestCarrierFaults(t *testing.T) {
 	for _, fault := range carrierFaults {
 		t.Run(fault.name, func(t *testing.T) {
@@ -68,7 +84,7 @@ func runCarrierFault(t *testing.T, fault carrierFault) {
 		blockEvery = 6 // every sixth text goes to the number without consent
 		faultAfter = 15
 	)
-	r := newRig(t, rigOptions{window: 5})
+	r := newRig(t, rigOptions{window: 5, enquireLink: fault.enquireLink})
 	// Every response waits 50ms, so the carrier window stays full.
 	if err := r.sim.SetRules([]smscsim.Rule{{Delay: 50 * time.Millisecond}}); err != nil {
 		t.Fatal(err)
@@ -87,7 +103,11 @@ func runCarrierFault(t *testing.T, fault carrierFault) {
 		}
 		fault.start(r.carrier)
 		if fault.heal != nil {
-			time.Sleep(2 * time.Second)
+			wait := fault.healAfter
+			if wait == 0 {
+				wait = 2 * time.Second
+			}
+			time.Sleep(wait)
 			fault.heal(r.carrier)
 		}
 	}()
@@ -157,7 +177,8 @@ func tallyMT(t *testing.T, r *rig, fault string, outcomes []mtOutcome) tally {
 	for _, o := range outcomes {
 		if o.err != nil {
 			statuses["no response"]++
-			t.Logf("%q: no submit_sm_resp: %v", o.text, o.err)
+			t.Errorf("%q: no submit_sm_resp within the business's %v response timeout: %v",
+				o.text, businessResponseTimeout, o.err)
 			continue
 		}
 		statuses[o.status.String()]++

@@ -88,14 +88,16 @@ func (p *process) kill() {
 	<-p.exited
 }
 
-// TestKillUnderMOLoad kills `optgate run` with SIGKILL while the carrier
-// injects MO texts, starts it again on the same data directory, and
-// checks that every MO optgate acknowledged to the carrier reaches the
-// business exactly once.
+// TestKillUnderMOLoad kills `optgate run` with SIGKILL twice while the
+// carrier injects MO texts, each time starting it again on the same data
+// directory. Every MO optgate acknowledged to the carrier must reach the
+// business under one MO id, and every repeat under that id must carry
+// the possible-resend bit.
 func TestKillUnderMOLoad(t *testing.T) {
 	const (
+		kills     = 2
 		injectors = 8
-		killAfter = 150 // acknowledged MOs before the kill
+		killAfter = 150 // acknowledged MOs before each kill
 	)
 	bin := buildOptgate(t)
 	dir := t.TempDir()
@@ -123,59 +125,20 @@ func TestKillUnderMOLoad(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	first := startProcess(t, bin, config, logPath)
+	p := startProcess(t, bin, config, logPath)
 	waitFor(t, "the first optgate to be ready", func() bool { return httpReady(httpURL) })
 	b := bindBusiness(t, ctx, fmt.Sprintf("127.0.0.1:%d", ports[0]), smpp.BindTypeReceiver)
 	control := &smscsim.ControlClient{BaseURL: fmt.Sprintf("http://127.0.0.1:%d", ports[3]),
 		HTTP: &http.Client{Timeout: 5 * time.Second}}
-
-	// Injectors send until the process dies under them.
-	var (
-		mu           sync.Mutex
-		acknowledged []string
-		sent         atomic.Int32
-		next         atomic.Int32
-		wg           sync.WaitGroup
-	)
-	stop := make(chan struct{})
-	for w := range injectors {
-		wg.Go(func() {
-			from := fmt.Sprintf("+1201555%04d", 100+w)
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				text := fmt.Sprintf("mo %05d", next.Add(1))
-				sent.Add(1)
-				resp, err := control.Inject(ctx, smscsim.InjectRequest{From: from, To: tollFree, Text: text})
-				if err != nil {
-					return // the simulator died with the process
-				}
-				if resp.Status == smpp.StatusOK {
-					mu.Lock()
-					acknowledged = append(acknowledged, text)
-					mu.Unlock()
-				}
-			}
-		})
+	load := &moLoad{control: control}
+	for kill := 1; kill <= kills; kill++ {
+		load.untilKilled(t, ctx, p, injectors, kill*killAfter)
+		t.Logf("kill %d: the business had %d texts", kill, len(b.received()))
+		p = startProcess(t, bin, config, logPath)
+		waitFor(t, fmt.Sprintf("optgate to be ready after kill %d", kill), func() bool { return httpReady(httpURL) })
 	}
-	waitFor(t, fmt.Sprintf("%d acknowledged MOs", killAfter), func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(acknowledged) >= killAfter
-	})
-	first.kill()
-	close(stop)
-	wg.Wait()
-	before := len(b.received())
 
-	startProcess(t, bin, config, logPath)
-	waitFor(t, "the restarted optgate to be ready", func() bool { return httpReady(httpURL) })
-	mu.Lock()
-	acked := append([]string(nil), acknowledged...)
-	mu.Unlock()
+	acked := load.acknowledgedTexts()
 	waitFor(t, "every acknowledged MO at the business", func() bool {
 		got := b.received()
 		for _, text := range acked {
@@ -189,7 +152,8 @@ func TestKillUnderMOLoad(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 
 	got := b.received()
-	c := tally{fault: "optgate run killed with SIGKILL under MO load", sent: int(sent.Load()), acknowledged: len(acked)}
+	c := tally{fault: fmt.Sprintf("optgate run killed with SIGKILL %d times under MO load", kills),
+		sent: int(load.sent.Load()), acknowledged: len(acked)}
 	for _, text := range acked {
 		if got[text] > 0 {
 			c.delivered++
@@ -197,28 +161,99 @@ func TestKillUnderMOLoad(t *testing.T) {
 			c.lost++
 		}
 	}
-	// A deliver_sm_resp that arrived just before the kill, for an item
-	// whose removal from the queue was not committed yet, leaves the item
-	// queued, so it goes out again after the restart under the same MO
-	// id. Exactly once therefore means once per MO id, and the business
-	// drops the repeat by that id. A text under two MO ids would mean
-	// optgate accepted the same MO twice, which the business cannot tell.
+	countRepeats(t, &c, b)
+	t.Logf("the business had %d texts at the end", len(got))
+	c.report(t)
+}
+
+// countRepeats counts the MO texts the business got more than once. A
+// deliver_sm_resp can arrive just before a kill, while the removal of its
+// item from the queue is not committed yet. The item then stays queued
+// and goes out again after the restart under the same MO id, marked as a
+// possible resend, and the business drops it by that id. A text under
+// two MO ids means optgate accepted the same MO twice, and a repeat
+// without the mark looks like a new text: the business cannot tell
+// either from a new MO, so both count as duplicated.
+func countRepeats(t *testing.T, c *tally, b *business) {
+	t.Helper()
+	bits := b.resendBits()
 	for text, ids := range b.moIDs() {
-		distinct := map[string]bool{}
-		for _, id := range ids {
+		seen := map[string]bool{}
+		for i, id := range ids {
 			if id == "" {
 				t.Errorf("%q arrived without an MO id (TLV 0x1400)", text)
 			}
-			distinct[id] = true
+			if !seen[id] {
+				seen[id] = true
+				continue
+			}
+			c.redelivered++
+			if !bits[text][i] {
+				c.duplicated++
+				t.Errorf("%q arrived again under MO id %s without the possible-resend bit (deliveries %v, bits %v)",
+					text, id, ids, bits[text])
+			}
 		}
-		c.redelivered += len(ids) - len(distinct)
-		if len(distinct) > 1 {
+		if len(seen) > 1 {
 			c.duplicated++
-			t.Errorf("%q reached the business under %d MO ids: %v", text, len(distinct), ids)
+			t.Errorf("%q reached the business under %d MO ids: %v", text, len(seen), ids)
 		}
 	}
-	t.Logf("the business had %d texts at the kill and %d after the restart", before, len(got))
-	c.report(t)
+}
+
+// moLoad injects MO texts through the simulator of `optgate run` and
+// records the ones the simulator reports optgate acknowledged.
+type moLoad struct {
+	control *smscsim.ControlClient
+	sent    atomic.Int32
+	next    atomic.Int32
+
+	mu           sync.Mutex
+	acknowledged []string
+}
+
+// untilKilled runs injectors until acknowledged texts reach total, then
+// kills p and waits for the injectors, which stop once the simulator dies
+// with p.
+func (l *moLoad) untilKilled(t *testing.T, ctx context.Context, p *process, injectors, total int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for w := range injectors {
+		wg.Go(func() {
+			from := fmt.Sprintf("+1201555%04d", 100+w)
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				text := fmt.Sprintf("mo %05d", l.next.Add(1))
+				l.sent.Add(1)
+				resp, err := l.control.Inject(ctx, smscsim.InjectRequest{From: from, To: tollFree, Text: text})
+				if err != nil {
+					return // the simulator died with the process
+				}
+				if resp.Status == smpp.StatusOK {
+					l.mu.Lock()
+					l.acknowledged = append(l.acknowledged, text)
+					l.mu.Unlock()
+				}
+			}
+		})
+	}
+	waitFor(t, fmt.Sprintf("%d acknowledged MOs", total), func() bool {
+		return len(l.acknowledgedTexts()) >= total
+	})
+	p.kill()
+	close(stop)
+	wg.Wait()
+}
+
+func (l *moLoad) acknowledgedTexts() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.acknowledged...)
 }
 
 func httpReady(base string) bool {

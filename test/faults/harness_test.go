@@ -37,10 +37,14 @@ const (
 // waitTimeout bounds every wait of the tests for a state to be reached.
 const waitTimeout = 20 * time.Second
 
+// businessResponseTimeout is how long the business's SMPP client waits for
+// a response.
+const businessResponseTimeout = 10 * time.Second
+
 // inProcessYAML is the configuration of the in-process daemon. The
 // placeholders are the simulator's port, the data directory, the password
-// hash, the carrier address (a proxy), the carrier window and the Redis
-// address (another proxy).
+// hash, the carrier address (a proxy), the carrier window, the
+// enquire_link interval and the Redis address (another proxy).
 const inProcessYAML = `
 listeners:
   smpp: {addr: "127.0.0.1:0"}
@@ -70,7 +74,7 @@ carriers:
     system_id: optgate
     password: simpass
     window: %d
-    enquire_link: 500ms
+    enquire_link: %s
     routes: ["+1"]
 `
 
@@ -90,12 +94,18 @@ type rig struct {
 type rigOptions struct {
 	// window is the carrier session's window. Default 10.
 	window int
+	// enquireLink is the carrier session's enquire_link interval. Default
+	// 500ms.
+	enquireLink time.Duration
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
 	t.Helper()
 	if o.window == 0 {
 		o.window = 10
+	}
+	if o.enquireLink == 0 {
+		o.enquireLink = 500 * time.Millisecond
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -110,7 +120,8 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	r.carrier = startProxy(t, fmt.Sprintf("127.0.0.1:%d", simPort))
 
 	dir := t.TempDir()
-	text := fmt.Sprintf(inProcessYAML, simPort, dir, r.redis.Addr(), daemontest.Hash(t, password), r.carrier.Addr(), o.window)
+	text := fmt.Sprintf(inProcessYAML, simPort, dir, r.redis.Addr(), daemontest.Hash(t, password), r.carrier.Addr(), o.window,
+		o.enquireLink)
 	cfg, err := config.Parse([]byte(text), "faults.yaml")
 	if err != nil {
 		t.Fatalf("parse the test configuration: %v", err)
@@ -210,25 +221,27 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 
 // business is an ESME of acme bound to optgate. It records the text of
 // every deliver_sm it gets that is not a delivery receipt, with optgate's
-// MO id from the vendor TLV 0x1400.
+// MO id from the vendor TLV 0x1400 and the possible-resend bit of the MO
+// flags TLV 0x1403.
 type business struct {
 	client *smpp.Client
 	mu     sync.Mutex
 	texts  map[string]int
 	ids    map[string][]string // MO ids by text, one entry per deliver_sm
+	resent map[string][]bool   // possible-resend bits by text, as ids
 }
 
 func bindBusiness(t testing.TB, ctx context.Context, addr string, bindType smpp.BindType) *business {
 	t.Helper()
-	b := &business{texts: map[string]int{}, ids: map[string][]string{}}
+	b := &business{texts: map[string]int{}, ids: map[string][]string{}, resent: map[string][]bool{}}
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	c, err := smpp.Dial(dialCtx, smpp.ClientConfig{
 		Addr: addr, SystemID: systemID, Password: password, BindType: bindType,
 		WindowSize: 64, ReconnectDelay: 50 * time.Millisecond,
-		// Longer than optgate's own 10s wait for the carrier, so the
-		// business gets optgate's status rather than its own timeout.
-		ResponseTimeout: 30 * time.Second,
+		// The response timeout of common ESME clients. optgate must
+		// answer within it, also when the carrier does not.
+		ResponseTimeout: businessResponseTimeout,
 		Handler: func(_ context.Context, req smpp.PDU) smpp.CommandStatus {
 			d, ok := req.(*smpp.DeliverSM)
 			if !ok || d.ESMClass&smpp.ESMClassMessageTypeMask == smpp.ESMClassDeliveryReceipt {
@@ -239,9 +252,11 @@ func bindBusiness(t testing.TB, ctx context.Context, addr string, bindType smpp.
 				text = fmt.Sprintf("undecodable %x", d.ShortMessage)
 			}
 			id, _ := d.TLVs.CString(gateway.TagMOID)
+			flags, _ := d.TLVs.Uint8(gateway.TagMOFlags)
 			b.mu.Lock()
 			b.texts[text]++
 			b.ids[text] = append(b.ids[text], id)
+			b.resent[text] = append(b.resent[text], flags&gateway.MOFlagPossibleResend != 0)
 			b.mu.Unlock()
 			return smpp.StatusOK
 		},
@@ -279,14 +294,29 @@ func (b *business) moIDs() map[string][]string {
 	return out
 }
 
+// resendBits returns the possible-resend bit of each deliver_sm of each
+// text, in the order of moIDs.
+func (b *business) resendBits() map[string][]bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := make(map[string][]bool, len(b.resent))
+	for k, v := range b.resent {
+		out[k] = append([]bool(nil), v...)
+	}
+	return out
+}
+
 // submit sends one GSM text and returns the command_status of the
-// submit_sm_resp, or an error when there was none.
+// submit_sm_resp, or an error when there was none within the client's
+// response timeout.
 func (b *business) submit(ctx context.Context, to, text string) (smpp.CommandStatus, error) {
 	sm, err := daemontest.NewSubmit(tollFree, to, text)
 	if err != nil {
 		return 0, err
 	}
-	return daemontest.SubmitStatus(ctx, b.client, sm, 35*time.Second)
+	// The client's own response timeout ends the wait; this bounds only
+	// a wait for a free slot of the client's window.
+	return daemontest.SubmitStatus(ctx, b.client, sm, businessResponseTimeout+5*time.Second)
 }
 
 // tally is the outcome of one fault.
@@ -299,7 +329,8 @@ type tally struct {
 	duplicated   int // delivered more than once
 	wronglyAllow int // MT to a number without consent that was accepted or reached the carrier
 	// redelivered counts deliveries of an MO again under the same MO id,
-	// which the business drops by that id. It is reported, not failed.
+	// which the business drops by that id. It is reported, not failed;
+	// a repeat without the possible-resend bit counts as duplicated.
 	redelivered int
 }
 
