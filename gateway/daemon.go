@@ -141,6 +141,9 @@ func NewDaemon(cfg *config.Config, logger *zap.Logger, opts DaemonOptions) (*Dae
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("daemon: invalid configuration: %w", err)
 	}
+	if opts.OperatorToken != "" && cfg.Operator.TokenHash != "" {
+		return nil, errOperatorTwice
+	}
 	if logger == nil {
 		logger = zap.NewNop()
 	}
@@ -206,7 +209,7 @@ func (d *Daemon) newMetrics() error {
 	if d.metrics, err = NewMetrics(d.prom, depths); err != nil {
 		return err
 	}
-	return nil
+	return registerReadyGauge(d.prom, d.Ready)
 }
 
 func (d *Daemon) newCarriers(cfg *config.Config) error {
@@ -340,6 +343,11 @@ func (d *Daemon) start(ctx context.Context) error {
 }
 
 func (d *Daemon) openStores(ctx context.Context, cfg *config.Config) error {
+	if cfg.Store.Type == config.StoreRedis {
+		// go-redis would write its dial failures to stderr, unmasked and
+		// once per attempt.
+		RouteRedisLogs(d.root.Named("redis"))
+	}
 	cs, err := openConsentStore(ctx, cfg.Store, d.root.Named("consent"))
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
@@ -452,16 +460,16 @@ func (d *Daemon) startHTTP(cfg *config.Config) error {
 			Calls: d.sipCalls()},
 		SIP:         d.sipHandler(),
 		Console:     d.consoleSources(traffic),
-		Operator:    OperatorToken(d.opts.OperatorToken),
+		Operator:    d.operatorCheck(cfg),
 		Ready:       d.Ready,
 		Reload:      d.Reload,
 		Prometheus:  d.prom,
 		Pprof:       l.Pprof,
 		Logger:      d.root.Named("http"),
 		MaskNumbers: cfg.Logging.MaskNumbers,
-		// Failed API authentications are slowed as failed binds are.
-		FailedAuthDelay:    d.esme.cfg.FailedBindDelay,
-		MaxFailedAuthDelay: d.esme.cfg.MaxFailedBindDelay,
+		// Failed API authentications slow the source's next requests.
+		FailedAuthDelay:    l.FailedAuthDelay,
+		MaxFailedAuthDelay: l.MaxFailedAuthDelay,
 	})
 	if err != nil {
 		return fmt.Errorf("daemon: %w", err)
@@ -562,7 +570,10 @@ func (d *Daemon) carriersReady() bool {
 
 // Ready returns the state of each part traffic needs, for /readyz: one
 // entry per carrier ("carrier:NAME"), which needs at least one bound
-// session, and "consent_store", whose read must succeed.
+// session, "consent_store", whose read must succeed, and with
+// store.redis.wait_replicas in effect "redis_replicas", which needs that
+// many replicas online so that changes can be confirmed. The optgate_ready
+// gauge calls it at every scrape.
 func (d *Daemon) Ready(ctx context.Context) map[string]error {
 	out := map[string]error{}
 	for _, p := range d.carriers.Pools() {
@@ -573,6 +584,9 @@ func (d *Daemon) Ready(ctx context.Context) map[string]error {
 		out["carrier:"+p.Name()] = err
 	}
 	out["consent_store"] = d.probeConsentStore(ctx)
+	if rs, ok := d.consentStore.(replicaChecker); ok && d.gen.Load().cfg.Store.Redis.ReplicaAcks() > 0 {
+		out["redis_replicas"] = rs.CheckReplicas(ctx)
+	}
 	return out
 }
 

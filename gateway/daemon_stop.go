@@ -155,7 +155,8 @@ const reloadStopTimeout = 30 * time.Second
 // policy, consent settings and keywords. Business and carrier sessions stay
 // bound; requests in flight finish with the settings they started with,
 // and new ones use the new settings. Changes to listeners, the store,
-// carriers or logging are logged and take effect only after a restart. On
+// carriers, logging or the operator token are logged and take effect only
+// after a restart. On
 // error the running configuration stays in use.
 func (d *Daemon) Reload(ctx context.Context) error {
 	d.reloadMu.Lock()
@@ -234,6 +235,7 @@ func (d *Daemon) warnRestartOnly(running, next *config.Config) {
 		{"store", running.Store, next.Store},
 		{"carriers", running.Carriers, next.Carriers},
 		{"logging", running.Logging, next.Logging},
+		{"operator", running.Operator, next.Operator},
 	}
 	for _, s := range sections {
 		if !reflect.DeepEqual(s.a, s.b) {

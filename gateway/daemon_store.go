@@ -195,9 +195,11 @@ func openGatewayStore(ctx context.Context, cfg *config.Config, path string, log 
 		return nil, "", err
 	}
 	s, err := OpenRedisStore(ctx, rdb, RedisStoreOptions{
-		KeyPrefix: r.KeyPrefix,
-		Consumer:  consumer,
-		Lease:     r.QueueLease,
+		KeyPrefix:    r.KeyPrefix,
+		Consumer:     consumer,
+		Lease:        r.QueueLease,
+		WaitReplicas: r.ReplicaAcks(),
+		WaitTimeout:  r.WaitTimeout,
 	})
 	if err != nil {
 		_ = rdb.Close()

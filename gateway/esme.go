@@ -121,9 +121,13 @@ type ESMEServer struct {
 	sleep func(ctx context.Context, d time.Duration) bool
 }
 
-// SetListenerDefaults fills the bind timeout, unbound limits and window
-// that c leaves at zero from the listeners.smpp configuration.
+// SetListenerDefaults fills the bind timeout, unbound limits, window and
+// failed-bind waits that c leaves at zero from the listeners.smpp
+// configuration.
 func (c *ESMEServerConfig) SetListenerDefaults(l config.SMPPListener) {
+	setDefault(&c.FailedBindDelay, l.FailedBindDelay)
+	setDefault(&c.MaxFailedBindDelay, l.MaxFailedBindDelay)
+	setDefault(&c.FailedBindMemory, l.FailedBindMemory)
 	setDefault(&c.BindTimeout, l.BindTimeout)
 	setDefault(&c.MaxUnbound, l.MaxUnbound)
 	setDefault(&c.MaxUnboundPerSource, l.MaxUnboundPerSource)

@@ -6,9 +6,10 @@ import (
 	"time"
 )
 
-// Limits on digest password guessing. A source may fail digest
-// authentication authFailuresFree times, and each further failure locks
-// it out for a delay that doubles from authLockoutMin up to authLockoutMax.
+// Default limits on digest password guessing, changed by Config. A source
+// may fail digest authentication authFailuresFree times, and each further
+// failure locks it out for a delay that doubles from authLockoutMin up to
+// authLockoutMax.
 // A success clears its failures. While locked out, its requests with
 // credentials get 403 without being checked, so a guesser gets one try
 // per lockout instead of one per round trip.
@@ -29,6 +30,10 @@ const (
 // cannot start afresh from the next address of its prefix.
 type authFailures struct {
 	now func() time.Time
+	// free, lockoutMin and lockoutMax are the limits, by default
+	// authFailuresFree, authLockoutMin and authLockoutMax.
+	free                   int
+	lockoutMin, lockoutMax time.Duration
 
 	mu      sync.Mutex
 	sources map[netip.Prefix]*authFailure
@@ -41,7 +46,8 @@ type authFailure struct {
 }
 
 func newAuthFailures(now func() time.Time) *authFailures {
-	return &authFailures{now: now, sources: map[netip.Prefix]*authFailure{}}
+	return &authFailures{now: now, free: authFailuresFree, lockoutMin: authLockoutMin,
+		lockoutMax: authLockoutMax, sources: map[netip.Prefix]*authFailure{}}
 }
 
 // sourceKey returns the prefix failures of addr are counted under.
@@ -84,12 +90,14 @@ func (a *authFailures) fail(addr netip.Addr) time.Duration {
 	}
 	f.count++
 	f.last = now
-	if f.count <= authFailuresFree {
+	if f.count <= a.free {
 		return 0
 	}
-	lockout := authLockoutMax
-	if shift := f.count - authFailuresFree - 1; shift < 20 {
-		lockout = min(authLockoutMax, authLockoutMin<<shift)
+	// The comparison with the shifted cap keeps a long configured lockout
+	// from overflowing when doubled.
+	lockout := a.lockoutMax
+	if shift := f.count - a.free - 1; shift < 20 && a.lockoutMin <= a.lockoutMax>>shift {
+		lockout = a.lockoutMin << shift
 	}
 	f.until = now.Add(lockout)
 	return lockout

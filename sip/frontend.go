@@ -1,6 +1,7 @@
 package sip
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -43,6 +44,11 @@ func NewFrontEnd(deps gateway.SIPDeps) (gateway.SIPFrontEnd, error) {
 		GreetingDir: filepath.Join(deps.DataDir, greetingSubdir),
 		MaxCalls:    cfg.Listeners.SIP.MaxCalls,
 		MaxRequests: cfg.Listeners.SIP.MaxRequests,
+		// 0 in the configuration allows no failure; Config reads 0 as
+		// the default.
+		DigestFailuresAllowed: cmp.Or(cfg.Listeners.SIP.DigestFailuresAllowed, -1),
+		DigestLockout:         cfg.Listeners.SIP.DigestLockout,
+		MaxDigestLockout:      cfg.Listeners.SIP.MaxDigestLockout,
 	}, Deps{
 		MT:         deps.MT,
 		Voicemails: voicemails,

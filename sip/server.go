@@ -59,6 +59,13 @@ type Config struct {
 	SilenceTimeout time.Duration
 	// NonceLifetime is how long a digest nonce stays valid. Default 5m.
 	NonceLifetime time.Duration
+	// DigestFailuresAllowed is how many failed digest authentications a
+	// source address may make before each further one locks it out.
+	// Default 5; a negative value allows none.
+	DigestFailuresAllowed int
+	// DigestLockout is the first lockout, doubled for each further
+	// failure up to MaxDigestLockout. Defaults 1s and 5m.
+	DigestLockout, MaxDigestLockout time.Duration
 	// TempDir holds voicemails while they are recorded. Default: the
 	// system temporary directory.
 	TempDir string
@@ -167,6 +174,8 @@ func NewServer(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("sip: %w", err)
 	}
 	s.failures = newAuthFailures(deps.Now)
+	s.failures.free = max(0, cfg.DigestFailuresAllowed)
+	s.failures.lockoutMin, s.failures.lockoutMax = cfg.DigestLockout, cfg.MaxDigestLockout
 	if err := s.UpdateAccounts(cfg.Accounts); err != nil {
 		return nil, err
 	}
@@ -192,6 +201,16 @@ func applyDefaults(cfg *Config, deps *Deps) {
 	if cfg.NonceLifetime <= 0 {
 		cfg.NonceLifetime = 5 * time.Minute
 	}
+	if cfg.DigestFailuresAllowed == 0 {
+		cfg.DigestFailuresAllowed = authFailuresFree
+	}
+	if cfg.DigestLockout <= 0 {
+		cfg.DigestLockout = authLockoutMin
+	}
+	if cfg.MaxDigestLockout <= 0 {
+		cfg.MaxDigestLockout = authLockoutMax
+	}
+	cfg.MaxDigestLockout = max(cfg.MaxDigestLockout, cfg.DigestLockout)
 	if deps.Logger == nil {
 		deps.Logger = zap.NewNop()
 	}

@@ -125,8 +125,9 @@ func serve(ctx context.Context, cfg *config.Config, path string, shutdownTimeout
 	for _, w := range cfg.Warnings() {
 		log.Warn("configuration warning", zap.String("problem", w.Error()))
 	}
-	if opts.OperatorToken == "" {
-		log.Info("operator endpoints of the HTTP API are off; set " + operatorTokenEnv + " to turn them on")
+	if opts.OperatorToken == "" && cfg.Operator.TokenHash == "" {
+		log.Info("operator endpoints of the HTTP API are off; set " + operatorTokenEnv +
+			" or operator.token_hash to turn them on")
 	}
 
 	d, err := gateway.NewDaemon(cfg, logger, opts)

@@ -115,3 +115,35 @@ func withSecrets(text, esme, token string) string {
 	text = strings.Replace(text, "%s", `"`+esme+`"`, 1)
 	return strings.Replace(text, "%s", `"`+token+`"`, 1)
 }
+
+// TestOperatorTokenFromConfig gives the operator token as a bcrypt hash in
+// operator.token_hash: the token reaches the operator endpoints, a wrong
+// one gets 401 and an account token 403. A daemon given the token in its
+// options as well does not start.
+func TestOperatorTokenFromConfig(t *testing.T) {
+	r := newRig(t, rigOptions{operatorHash: true})
+	// optIn imports through the operator endpoint.
+	r.optIn("globex", subscriber)
+	if code, body := r.do(http.MethodGet, "/v1/consent/"+subscriber+"?account=globex", operatorToken, "", nil); code != http.StatusOK {
+		t.Errorf("operator read with the configured token: status %d, want 200; body %s", code, body)
+	}
+	if code, _ := r.do(http.MethodGet, "/v1/consent/"+subscriber+"?account=globex", operatorToken+"x", "", nil); code != http.StatusUnauthorized {
+		t.Errorf("operator read with a wrong token: status %d, want 401", code)
+	}
+	code, _ := r.do(http.MethodPost, "/v1/consent/import?account=acme", acmeToken, "text/csv", []byte(subscriber+",opted_in\n"))
+	if code != http.StatusForbidden {
+		t.Errorf("import with an account token: status %d, want 403", code)
+	}
+
+	cfg, err := config.Parse([]byte(`
+operator: {token_hash: "`+daemontest.Hash(t, operatorToken)+`"}
+listeners: {smpp: {addr: "127.0.0.1:0"}, http: {addr: "127.0.0.1:0"}, sip: {enabled: false}}
+`), "both.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = gateway.NewDaemon(cfg, nil, gateway.DaemonOptions{OperatorToken: operatorToken})
+	if err == nil || !strings.Contains(err.Error(), "operator.token_hash") {
+		t.Errorf("a daemon with the operator token in both places: error %v, want one naming operator.token_hash", err)
+	}
+}

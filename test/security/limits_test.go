@@ -200,7 +200,8 @@ func TestIdleConnectionsLimited(t *testing.T) {
 }
 
 // TestAPIAuthFailuresSlowed sends wrong tokens from one address; each
-// failure doubles the wait of the next request from it.
+// failure doubles the wait of the next request from it, from
+// listeners.http.failed_auth_delay up to max_failed_auth_delay.
 func TestAPIAuthFailuresSlowed(t *testing.T) {
 	r := newRig(t, rigOptions{})
 	for range 4 {
@@ -210,8 +211,8 @@ func TestAPIAuthFailuresSlowed(t *testing.T) {
 	}
 	begin := time.Now()
 	code, _ := r.do(http.MethodGet, "/v1/consent/"+subscriber, "guessed-token", "", nil)
-	if took := time.Since(begin); took < maxFailedDelay {
-		t.Errorf("the request after 4 failures took %v, want at least %v", took, maxFailedDelay)
+	if took := time.Since(begin); took < maxFailedAuthDelay {
+		t.Errorf("the request after 4 failures took %v, want at least %v", took, maxFailedAuthDelay)
 	}
 	if code != http.StatusUnauthorized {
 		t.Errorf("wrong token: status %d, want 401", code)

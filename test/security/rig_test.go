@@ -15,6 +15,8 @@ import (
 	"github.com/optgate/optgate/config"
 	"github.com/optgate/optgate/gateway"
 	"github.com/optgate/optgate/internal/daemontest"
+	"github.com/optgate/optgate/internal/testcert"
+	"github.com/optgate/optgate/sip"
 	"github.com/optgate/optgate/smpp"
 )
 
@@ -34,20 +36,31 @@ const (
 )
 
 // failedDelay and maxFailedDelay are the daemon's waits after failed
-// binds and API authentications from one address.
+// binds from one address, and failedAuthDelay and maxFailedAuthDelay after
+// failed API authentications. A SIP source address may fail digest
+// authentication digestFailuresAllowed times; each further failure locks
+// it out for digestLockout, doubled up to maxDigestLockout. The tests set
+// them through the configuration keys.
 const (
-	failedDelay    = 30 * time.Millisecond
-	maxFailedDelay = 120 * time.Millisecond
+	failedDelay           = 30 * time.Millisecond
+	maxFailedDelay        = 120 * time.Millisecond
+	failedAuthDelay       = 40 * time.Millisecond
+	maxFailedAuthDelay    = 160 * time.Millisecond
+	digestFailuresAllowed = 3
+	digestLockout         = 1500 * time.Millisecond
+	maxDigestLockout      = 3 * time.Second
 )
 
 // rigYAML is the configuration of the security tests. The placeholders
 // are the simulator's port, the data directory, the four secret hashes,
-// and the TLS and pprof settings of the listeners.
+// the TLS and pprof settings of the listeners, the SIP listener, the SIP
+// trunks of acme and globex, the waits after failed authentications, and
+// the operator section.
 const rigYAML = `
 listeners:
-  smpp: {addr: "127.0.0.1:0"%[7]s}
-  http: {addr: "127.0.0.1:0", pprof: %[8]v%[7]s}
-  sip: {enabled: false}
+  smpp: {addr: "127.0.0.1:0"%[7]s, failed_bind_delay: %[12]s, max_failed_bind_delay: %[13]s}
+  http: {addr: "127.0.0.1:0", pprof: %[8]v%[7]s, failed_auth_delay: %[14]s, max_failed_auth_delay: %[15]s}
+  sip: %[9]s
   simulator: {enabled: true, addr: "127.0.0.1:%[1]d", receipt_delay: 0s}
 store:
   embedded: {path: "%[2]s/consent.db"}
@@ -61,6 +74,7 @@ accounts:
       - {system_id: acme01, password_hash: %[3]q, max_binds: 2}
     api_tokens:
       - {name: main, hash: %[4]q}
+%[10]s
   - id: globex
     business_name: Globex Supply
     toll_free:
@@ -69,22 +83,31 @@ accounts:
       - {system_id: globex01, password_hash: %[5]q, max_binds: 2}
     api_tokens:
       - {name: main, hash: %[6]q}
+%[11]s
 carriers:
   - name: sim
     address: "127.0.0.1:%[1]d"
     system_id: optgate
     password: simpass
     routes: ["+1"]
+%[16]s
 `
 
 // rigOptions change a rig before it starts.
 type rigOptions struct {
 	// tls serves SMPP and HTTP over TLS with this certificate.
-	tls *testCert
+	tls *testcert.Cert
 	// pprof turns on the HTTP listener's pprof handlers.
 	pprof bool
 	// maxUnbound is the business server's limit of unbound connections.
 	maxUnbound int
+	// sip serves SIP over TCP, and over TLS too when tls is set. acme's
+	// PBX trunk then needs digest authentication and globex's is allowed
+	// by its address, 127.0.0.1.
+	sip bool
+	// operatorHash gives the operator token as operator.token_hash in the
+	// configuration instead of in the daemon's options.
+	operatorHash bool
 }
 
 // rig is an in-process optgate whose every log entry is kept.
@@ -107,22 +130,42 @@ func newRig(t *testing.T, o rigOptions) *rig {
 
 	tlsYAML := ""
 	if o.tls != nil {
-		tlsYAML = fmt.Sprintf(", tls: {cert_file: %q, key_file: %q}", o.tls.certFile, o.tls.keyFile)
+		tlsYAML = fmt.Sprintf(", tls: {cert_file: %q, key_file: %q}", o.tls.CertFile, o.tls.KeyFile)
+	}
+	operatorYAML, optionToken := "", operatorToken
+	if o.operatorHash {
+		operatorYAML = fmt.Sprintf("operator: {token_hash: %q}", daemontest.Hash(t, operatorToken))
+		optionToken = ""
+	}
+	sipYAML, acmeTrunk, globexTrunk := "{enabled: false}", "", ""
+	if o.sip {
+		sipYAML = fmt.Sprintf(`{udp_addr: "", tcp_addr: "127.0.0.1:0", tls_addr: "127.0.0.1:0"%s, `+
+			`digest_failures_allowed: %d, digest_lockout: %s, max_digest_lockout: %s}`,
+			tlsYAML, digestFailuresAllowed, digestLockout, maxDigestLockout)
+		acmeTrunk = fmt.Sprintf("    sip_trunks:\n      - {name: pbx, username: %s, realm: %s, password_ha1: %q}",
+			acmeSIPUser, sipRealm, ha1(acmeSIPUser, sipRealm, acmeSIPPassword))
+		globexTrunk = `    sip_trunks:
+      - {name: office, allowed_cidrs: ["127.0.0.1/32"]}`
 	}
 	text := fmt.Sprintf(rigYAML, simPort, dir,
 		daemontest.Hash(t, acmePassword), daemontest.Hash(t, acmeToken), daemontest.Hash(t, globexPassword), daemontest.Hash(t, globexToken),
-		tlsYAML, o.pprof)
+		tlsYAML, o.pprof, sipYAML, acmeTrunk, globexTrunk,
+		failedDelay, maxFailedDelay, failedAuthDelay, maxFailedAuthDelay, operatorYAML)
 	cfg, err := config.Parse([]byte(text), "security.yaml")
 	if err != nil {
 		t.Fatalf("parse the test configuration: %v", err)
 	}
 
 	core, logs := observer.New(zap.DebugLevel)
+	var sipFactory func(gateway.SIPDeps) (gateway.SIPFrontEnd, error)
+	if o.sip {
+		sipFactory = sip.NewFrontEnd
+	}
 	d := daemontest.Start(t, ctx, cfg, zap.New(core), gateway.DaemonOptions{
-		ESME: gateway.ESMEServerConfig{FailedBindDelay: failedDelay, MaxFailedBindDelay: maxFailedDelay,
-			MaxUnbound: o.maxUnbound},
+		SIP:           sipFactory,
+		ESME:          gateway.ESMEServerConfig{MaxUnbound: o.maxUnbound},
 		Carrier:       gateway.CarrierPoolConfig{ReconnectDelay: 20 * time.Millisecond, MaxReconnectDelay: 100 * time.Millisecond},
-		OperatorToken: operatorToken,
+		OperatorToken: optionToken,
 		// 10:00 in New Jersey, outside quiet hours.
 		Now: func() time.Time { return time.Date(2026, 3, 10, 15, 0, 0, 0, time.UTC) },
 	}, 10*time.Second)
@@ -130,7 +173,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		httpBase: "http://" + d.HTTPAddr().String()}
 	if o.tls != nil {
 		r.httpBase = "https://" + d.HTTPAddr().String()
-		r.client.Transport = &http.Transport{TLSClientConfig: o.tls.clientConfig()}
+		r.client.Transport = &http.Transport{TLSClientConfig: o.tls.ClientConfig()}
 	}
 	waitFor(t, "the carrier to bind", daemontest.CarriersBound(d))
 	return r

@@ -1,85 +1,24 @@
 package security
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/optgate/optgate/internal/testcert"
 	"github.com/optgate/optgate/smpp"
 )
 
-// testCert is a self-signed certificate for 127.0.0.1 written to PEM
-// files.
-type testCert struct {
-	certFile, keyFile string
-	pool              *x509.CertPool
-}
-
-func newTestCert(t *testing.T) *testCert {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "optgate security test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	dir := t.TempDir()
-	c := &testCert{certFile: filepath.Join(dir, "cert.pem"), keyFile: filepath.Join(dir, "key.pem"), pool: x509.NewCertPool()}
-	c.pool.AddCert(cert)
-	writePEM(t, c.certFile, "CERTIFICATE", der)
-	writePEM(t, c.keyFile, "PRIVATE KEY", keyDER)
-	return c
-}
-
-func writePEM(t *testing.T, path, kind string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (c *testCert) clientConfig() *tls.Config {
-	return &tls.Config{RootCAs: c.pool, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
-}
-
 func TestTLSOnSMPPAndHTTP(t *testing.T) {
-	cert := newTestCert(t)
+	cert := testcert.New(t)
 	r := newRig(t, rigOptions{tls: cert})
 	r.optIn("acme", subscriber)
 
-	c, err := r.bind(acmeSystemID, acmePassword, cert.clientConfig())
+	c, err := r.bind(acmeSystemID, acmePassword, cert.ClientConfig())
 	if err != nil {
 		t.Fatalf("bind over TLS: %v", err)
 	}
@@ -104,6 +43,56 @@ func TestTLSOnSMPPAndHTTP(t *testing.T) {
 		_ = resp.Body.Close()
 		if resp.StatusCode == http.StatusOK {
 			t.Error("plain HTTP on the HTTPS listener returned 200")
+		}
+	}
+}
+
+// TestTLSOnSIP sends MESSAGE requests over SIP over TLS (RFC 3261 section
+// 26.2), with globex's address trunk and acme's digest trunk. A plaintext
+// request on the TLS port gets no SIP response and the connection closes.
+// A client that does not trust the certificate fails its handshake. The
+// TLS listener keeps serving afterwards.
+func TestTLSOnSIP(t *testing.T) {
+	cert := testcert.New(t)
+	r := newRig(t, rigOptions{tls: cert, sip: true})
+	r.optIn("acme", subscriber)
+	r.optIn("globex", subscriber)
+	addr := r.d.SIPAddr("tls")
+
+	c := dialSIP(t, addr, cert.ClientConfig())
+	if res := c.do(message(globexTollFree, subscriber, "globex over tls")); res.StatusCode != 202 {
+		t.Errorf("globex MESSAGE over TLS: status %d, want 202; %s", res.StatusCode, warningOf(res))
+	}
+	if res := c.messageAs(message(acmeTollFree, subscriber, "acme over tls"), acmeSIPUser, acmeSIPPassword); res.StatusCode != 202 {
+		t.Errorf("acme MESSAGE with digest over TLS: status %d, want 202; %s", res.StatusCode, warningOf(res))
+	}
+	if _, err := r.d.Simulator().WaitMessages(r.ctx, 2); err != nil {
+		t.Errorf("the carrier did not get both texts: %v", err)
+	}
+
+	plain := dialSIP(t, addr, nil)
+	q := message(globexTollFree, subscriber, "plaintext on the tls port")
+	if _, err := plain.conn.Write(plain.bytes(q, "z9hG4bK-plain")); err != nil {
+		t.Fatal(err)
+	}
+	if got := plain.closed(); strings.Contains(got, "SIP/2.0") {
+		t.Errorf("a plaintext request on the TLS port got a SIP response: %q", got)
+	}
+
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr.String(),
+		&tls.Config{RootCAs: x509.NewCertPool(), MinVersion: tls.VersionTLS12})
+	if err == nil {
+		_ = conn.Close()
+		t.Error("a TLS client that does not trust the certificate completed the handshake")
+	}
+
+	c = dialSIP(t, addr, cert.ClientConfig())
+	if res := c.do(message(globexTollFree, subscriber, "after the bad clients")); res.StatusCode != 202 {
+		t.Errorf("globex MESSAGE over TLS after the bad clients: status %d, want 202", res.StatusCode)
+	}
+	for _, m := range r.d.Simulator().Messages() {
+		if m.Text == q.body {
+			t.Error("the plaintext request's text reached the carrier")
 		}
 	}
 }
