@@ -271,9 +271,16 @@ func describeReceipt(d *smpp.DeliverSM) string {
 	if ref, err := d.TLVs.UserMessageReference(); err == nil {
 		fmt.Fprintf(&b, ", user_message_reference %d", ref)
 	}
+	if flags, _ := d.TLVs.Uint8(gateway.TagMOFlags); flags&gateway.MOFlagPossibleResend != 0 {
+		b.WriteString(", " + possibleResendNote)
+	}
 	b.WriteString("\n")
 	return b.String()
 }
+
+// possibleResendNote describes MOFlagPossibleResend to the person reading
+// the output.
+const possibleResendNote = "possible resend: optgate may have delivered this before, so drop it if its id was seen"
 
 // describeMO prints a subscriber's text with the consent marking optgate
 // adds in its vendor TLVs.
@@ -298,6 +305,9 @@ func describeMO(d *smpp.DeliverSM) string {
 	}
 	if flags&gateway.MOFlagPartial != 0 {
 		notes = append(notes, "partial: segments never arrived, so it was not read for keywords")
+	}
+	if flags&gateway.MOFlagPossibleResend != 0 {
+		notes = append(notes, possibleResendNote)
 	}
 	if id, err := d.TLVs.CString(gateway.TagMOID); err == nil {
 		notes = append(notes, "optgate id "+id)

@@ -293,6 +293,13 @@ func TestDescribeDeliverSM(t *testing.T) {
 	receipt.TLVs.SetMessageState(smpp.StateUndeliverable)
 	receipt.TLVs.SetNetworkErrorCode(smpp.NetworkErrorCode{NetworkType: 3, ErrorCode: 2050})
 	receipt.TLVs.SetUserMessageReference(42)
+	resentReceipt := *receipt
+	resentReceipt.TLVs = smpp.TLVs{}
+	resentReceipt.TLVs.SetReceiptedMessageID("0123456789abcdef")
+	resentReceipt.TLVs.SetMessageState(smpp.StateUndeliverable)
+	resentReceipt.TLVs.SetNetworkErrorCode(smpp.NetworkErrorCode{NetworkType: 3, ErrorCode: 2050})
+	resentReceipt.TLVs.SetUserMessageReference(42)
+	resentReceipt.TLVs.SetUint8(gateway.TagMOFlags, gateway.MOFlagPossibleResend)
 
 	tests := []struct {
 		name string
@@ -319,6 +326,13 @@ func TestDescribeDeliverSM(t *testing.T) {
 		{"receipt", receipt, "receipt for message 0123456789abcdef from +18885550100 to +12015550101: " +
 			"undeliverable (UNDELIV, err 011, network error 3/2050), done 2026-03-10T15:02:00Z, " +
 			"user_message_reference 42\n"},
+		{"text sent again", mo(smpp.CodingDefault, []byte("Hi"), func(ts *smpp.TLVs) {
+			ts.SetCString(gateway.TagMOID, "bb22")
+			ts.SetUint8(gateway.TagMOFlags, gateway.MOFlagPossibleResend)
+		}), "MO from +12015550101 to +18885550100: \"Hi\"\n  " + possibleResendNote + "\n  optgate id bb22\n"},
+		{"receipt sent again", &resentReceipt, "receipt for message 0123456789abcdef from +18885550100 to +12015550101: " +
+			"undeliverable (UNDELIV, err 011, network error 3/2050), done 2026-03-10T15:02:00Z, " +
+			"user_message_reference 42, " + possibleResendNote + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
