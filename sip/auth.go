@@ -99,7 +99,7 @@ func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *si
 			}
 		}
 		if len(own) > 0 {
-			return identity{}, s.challenge(req, own, false)
+			return identity{}, s.challenge(req, own, false, addr)
 		}
 	}
 	switch {
@@ -107,7 +107,7 @@ func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *si
 		id.source = addr
 		return id, nil
 	case len(digestTrunks) > 0:
-		return identity{}, s.challenge(req, digestTrunks, false)
+		return identity{}, s.challenge(req, digestTrunks, false, addr)
 	}
 	if s.rejected.allow() {
 		s.log.Info("sip request from an address no trunk allows",
@@ -120,8 +120,11 @@ func (s *Server) authenticate(req *sip.Request, number *tollFree) (identity, *si
 // verifyDigest checks the credentials of a request for trunk t from
 // addr. A source locked out after too many failures gets 403 without a
 // check (RFC 3261 section 21.4.4: authorization will not help now).
-// Wrong credentials count as a failure and are challenged again; an
-// expired nonce is not a failure.
+// Wrong credentials for a valid nonce issued to addr count as a failure
+// and are challenged again. A nonce optgate did not issue to addr, a
+// repeated nonce count and an expired nonce are challenged again without
+// counting a failure, so that requests with a source address forged over
+// UDP cannot lock a trunk out.
 func (s *Server) verifyDigest(req *sip.Request, cred *digest.Credentials, t *trunk,
 	addr netip.Addr) (identity, *sip.Response) {
 	if wait := s.failures.lockedFor(addr); wait > 0 {
@@ -129,27 +132,32 @@ func (s *Server) verifyDigest(req *sip.Request, cred *digest.Credentials, t *tru
 		return identity{}, s.forbidden(req, fmt.Sprintf(
 			"too many failed authentication attempts from this address; try again in %d s", seconds))
 	}
-	err := s.digest.verify(req, cred, t)
+	err := s.digest.verify(req, cred, t, addr)
 	if err == nil {
 		s.failures.succeed(addr)
 		return identity{accounts: []string{t.account}, trunk: t.name, trunks: []*trunk{t}, source: addr}, nil
 	}
 	stale := errors.Is(err, errStaleNonce)
 	fields := []zap.Field{zap.String("trunk", t.name), zap.Stringer("source", addr), zap.Error(err)}
-	if !stale {
+	if errors.Is(err, errUnknownNonce) {
+		s.log.Debug("digest nonce unknown to this source or reused, challenged again without counting a failure", fields...)
+		return identity{}, s.challenge(req, []*trunk{t}, false, addr)
+	}
+	if errors.Is(err, errBadDigest) {
 		if lockout := s.failures.fail(addr); lockout > 0 {
 			s.log.Warn("sip source locked out after failed digest authentication",
 				append(fields, zap.Duration("lockout", lockout))...)
-			return identity{}, s.challenge(req, []*trunk{t}, false)
+			return identity{}, s.challenge(req, []*trunk{t}, false, addr)
 		}
 	}
 	s.log.Debug("digest authentication failed", fields...)
-	return identity{}, s.challenge(req, []*trunk{t}, stale)
+	return identity{}, s.challenge(req, []*trunk{t}, stale, addr)
 }
 
 // challenge returns 401 Unauthorized with one WWW-Authenticate header per
-// distinct realm and algorithm of trunks (RFC 3261 section 22.4).
-func (s *Server) challenge(req *sip.Request, trunks []*trunk, stale bool) *sip.Response {
+// distinct realm and algorithm of trunks (RFC 3261 section 22.4), with
+// nonces that verify only from source.
+func (s *Server) challenge(req *sip.Request, trunks []*trunk, stale bool, source netip.Addr) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
 	seen := map[[2]string]bool{}
 	for _, t := range trunks {
@@ -158,7 +166,7 @@ func (s *Server) challenge(req *sip.Request, trunks []*trunk, stale bool) *sip.R
 			continue
 		}
 		seen[k] = true
-		res.AppendHeader(sip.NewHeader("WWW-Authenticate", s.digest.challenge(t.realm, t.algorithm, stale)))
+		res.AppendHeader(sip.NewHeader("WWW-Authenticate", s.digest.challenge(t.realm, t.algorithm, stale, source)))
 	}
 	return res
 }

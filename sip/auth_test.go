@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -159,56 +161,57 @@ func TestDigestVerifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pbxAddr := netip.MustParseAddr("192.0.2.10")
 	sha := sha256.Sum256([]byte("pbx:optgate:pw"))
 	md5Trunk := &trunk{name: "md5", username: "pbx", realm: "optgate", ha1: ha1("pbx", "optgate", "pw"), algorithm: "MD5"}
 	shaTrunk := &trunk{name: "sha", username: "pbx", realm: "optgate", ha1: hex.EncodeToString(sha[:]),
 		algorithm: "SHA-256"}
 
 	t.Run("MD5 accepted once", func(t *testing.T) {
-		req := signedRequest(t, v.challenge("optgate", "MD5", false), "pbx", "pw")
-		if err := v.verify(req, credentials(t, req), md5Trunk); err != nil {
+		req := signedRequest(t, v.challenge("optgate", "MD5", false, pbxAddr), "pbx", "pw")
+		if err := v.verify(req, credentials(t, req), md5Trunk, pbxAddr); err != nil {
 			t.Fatalf("verify: %v", err)
 		}
-		if err := v.verify(req, credentials(t, req), md5Trunk); err == nil {
+		if err := v.verify(req, credentials(t, req), md5Trunk, pbxAddr); err == nil {
 			t.Error("the same nonce count verified twice")
 		}
 	})
 	t.Run("SHA-256", func(t *testing.T) {
-		req := signedRequest(t, v.challenge("optgate", "SHA-256", false), "pbx", "pw")
-		if err := v.verify(req, credentials(t, req), shaTrunk); err != nil {
+		req := signedRequest(t, v.challenge("optgate", "SHA-256", false, pbxAddr), "pbx", "pw")
+		if err := v.verify(req, credentials(t, req), shaTrunk, pbxAddr); err != nil {
 			t.Fatalf("verify: %v", err)
 		}
 	})
 	t.Run("algorithm mismatch", func(t *testing.T) {
-		req := signedRequest(t, v.challenge("optgate", "MD5", false), "pbx", "pw")
-		if err := v.verify(req, credentials(t, req), shaTrunk); err == nil {
+		req := signedRequest(t, v.challenge("optgate", "MD5", false, pbxAddr), "pbx", "pw")
+		if err := v.verify(req, credentials(t, req), shaTrunk, pbxAddr); err == nil {
 			t.Error("MD5 credentials verified against a SHA-256 H(A1)")
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		req := signedRequest(t, v.challenge("optgate", "MD5", false), "pbx", "nope")
-		if err := v.verify(req, credentials(t, req), md5Trunk); err == nil {
+		req := signedRequest(t, v.challenge("optgate", "MD5", false, pbxAddr), "pbx", "nope")
+		if err := v.verify(req, credentials(t, req), md5Trunk, pbxAddr); err == nil {
 			t.Error("wrong password verified")
 		}
 	})
 	t.Run("other request-URI", func(t *testing.T) {
-		req := signedRequest(t, v.challenge("optgate", "MD5", false), "pbx", "pw")
+		req := signedRequest(t, v.challenge("optgate", "MD5", false, pbxAddr), "pbx", "pw")
 		req.Recipient.User = customer2
-		if err := v.verify(req, credentials(t, req), md5Trunk); err == nil {
+		if err := v.verify(req, credentials(t, req), md5Trunk, pbxAddr); err == nil {
 			t.Error("credentials for another request-URI verified")
 		}
 	})
 	t.Run("forged nonce", func(t *testing.T) {
-		chal := strings.Replace(v.challenge("optgate", "MD5", false), `nonce="`, `nonce="A`, 1)
+		chal := strings.Replace(v.challenge("optgate", "MD5", false, pbxAddr), `nonce="`, `nonce="A`, 1)
 		req := signedRequest(t, chal, "pbx", "pw")
-		if err := v.verify(req, credentials(t, req), md5Trunk); err == nil {
-			t.Error("a nonce optgate did not issue verified")
+		if err := v.verify(req, credentials(t, req), md5Trunk, pbxAddr); !errors.Is(err, errUnknownNonce) {
+			t.Errorf("a nonce optgate did not issue: verify = %v, want errUnknownNonce", err)
 		}
 	})
 	t.Run("expired nonce is stale", func(t *testing.T) {
-		req := signedRequest(t, v.challenge("optgate", "MD5", false), "pbx", "pw")
+		req := signedRequest(t, v.challenge("optgate", "MD5", false, pbxAddr), "pbx", "pw")
 		clock.now = clock.now.Add(2 * time.Minute)
-		if err := v.verify(req, credentials(t, req), md5Trunk); err != errStaleNonce {
+		if err := v.verify(req, credentials(t, req), md5Trunk, pbxAddr); err != errStaleNonce {
 			t.Errorf("verify = %v, want errStaleNonce", err)
 		}
 	})

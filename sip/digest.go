@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -21,16 +22,26 @@ import (
 
 // Digest verification errors. Each one leads to a new challenge.
 var (
-	// errStaleNonce marks valid credentials computed with an expired
-	// nonce. The new challenge has stale=true (RFC 2617 section 3.2.1), so
-	// the client retries without asking its user.
+	// errStaleNonce marks credentials computed with a nonce optgate issued
+	// to the source that has expired. The new challenge has stale=true
+	// (RFC 2617 section 3.2.1), so the client retries without asking its
+	// user.
 	errStaleNonce = errors.New("digest nonce expired")
-	// errBadDigest marks credentials that do not match.
+	// errBadDigest marks credentials that do not match although their
+	// nonce is one optgate issued to the source and still valid: only
+	// these count as a failed attempt.
 	errBadDigest = errors.New("digest credentials do not match")
+	// errUnknownNonce marks credentials whose nonce optgate did not issue
+	// to the source, or whose nonce count was already used. Anyone can
+	// send these, even with a forged source address over UDP, so they do
+	// not count as a failed attempt.
+	errUnknownNonce = errors.New("digest nonce unknown or reused")
 )
 
 // Nonce layout: the issue time in Unix seconds, random bytes that make
-// every nonce unique, and an HMAC tag of both and the realm.
+// every nonce unique, and an HMAC tag of both, the realm and the source
+// the nonce was issued to (IPv6 sources per /64, as failures are
+// counted).
 const (
 	nonceTimeSize   = 8
 	nonceRandomSize = 8
@@ -44,7 +55,8 @@ const maxNonceUses = 100000
 // digestVerifier issues nonces and checks digest credentials against a
 // trunk's H(A1), since bcrypt hashes cannot serve digest authentication.
 // Nonces carry their issue time and an HMAC under a random key, so any
-// nonce optgate issued within the lifetime verifies without a table.
+// nonce optgate issued within the lifetime verifies without a table, and
+// only from the source it was issued to.
 // The nonce count (nc) of each nonce is kept until the nonce expires, and
 // a count that does not increase is rejected as a replay.
 type digestVerifier struct {
@@ -70,12 +82,12 @@ func newDigestVerifier(lifetime time.Duration, now func() time.Time) (*digestVer
 }
 
 // challenge returns a WWW-Authenticate value for realm and algorithm
-// with a new nonce and qop "auth" (RFC 3261 section 22.4, RFC 2617
-// section 3.2.1).
-func (v *digestVerifier) challenge(realm, algorithm string, stale bool) string {
+// with a new nonce for source and qop "auth" (RFC 3261 section 22.4,
+// RFC 2617 section 3.2.1).
+func (v *digestVerifier) challenge(realm, algorithm string, stale bool, source netip.Addr) string {
 	c := digest.Challenge{
 		Realm:     realm,
-		Nonce:     v.nonce(realm, v.now()),
+		Nonce:     v.nonce(realm, source, v.now()),
 		Algorithm: algorithm,
 		QOP:       []string{"auth"},
 		Stale:     stale,
@@ -83,32 +95,39 @@ func (v *digestVerifier) challenge(realm, algorithm string, stale bool) string {
 	return c.String()
 }
 
-func (v *digestVerifier) nonce(realm string, issued time.Time) string {
+func (v *digestVerifier) nonce(realm string, source netip.Addr, issued time.Time) string {
 	var b [nonceDataSize + nonceMACSize]byte
 	binary.BigEndian.PutUint64(b[:nonceTimeSize], uint64(issued.Unix()))
 	// Since Go 1.24 crypto/rand.Read crashes the program instead of
 	// returning an error.
 	_, _ = rand.Read(b[nonceTimeSize:nonceDataSize])
-	copy(b[nonceDataSize:], v.mac(b[:nonceDataSize], realm))
+	copy(b[nonceDataSize:], v.mac(b[:nonceDataSize], realm, source))
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-func (v *digestVerifier) mac(data []byte, realm string) []byte {
+func (v *digestVerifier) mac(data []byte, realm string, source netip.Addr) []byte {
+	key := sourceKey(source)
+	a := key.Addr().As16()
 	h := hmac.New(sha256.New, v.key[:])
 	h.Write(data)
+	// The source goes in with a fixed length ahead of the realm, so that
+	// no two sources and realms give the same input.
+	h.Write(a[:])
+	h.Write([]byte{byte(key.Bits())})
 	h.Write([]byte(realm))
 	return h.Sum(nil)[:nonceMACSize]
 }
 
-// checkNonce verifies that nonce was issued by v for realm and returns
-// when it expires.
-func (v *digestVerifier) checkNonce(nonce, realm string) (time.Time, error) {
+// checkNonce verifies that nonce was issued by v for realm to source and
+// returns when it expires.
+func (v *digestVerifier) checkNonce(nonce, realm string, source netip.Addr) (time.Time, error) {
 	b, err := base64.RawURLEncoding.DecodeString(nonce)
 	if err != nil || len(b) != nonceDataSize+nonceMACSize {
-		return time.Time{}, fmt.Errorf("%w: nonce not issued by optgate", errBadDigest)
+		return time.Time{}, fmt.Errorf("%w: nonce not issued by optgate", errUnknownNonce)
 	}
-	if !hmac.Equal(b[nonceDataSize:], v.mac(b[:nonceDataSize], realm)) {
-		return time.Time{}, fmt.Errorf("%w: nonce not issued by optgate for realm %q", errBadDigest, realm)
+	if !hmac.Equal(b[nonceDataSize:], v.mac(b[:nonceDataSize], realm, source)) {
+		return time.Time{}, fmt.Errorf("%w: nonce not issued by optgate for realm %q to source %s",
+			errUnknownNonce, realm, sourceKey(source))
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(b[:nonceTimeSize])), 0)
 	expires := issued.Add(v.lifetime)
@@ -118,10 +137,17 @@ func (v *digestVerifier) checkNonce(nonce, realm string) (time.Time, error) {
 	return expires, nil
 }
 
-// verify checks the credentials of req against t. The request-digest is
-// computed with H(A1) in place of the password (RFC 2617 section 3.2.2),
-// for MD5 or SHA-256 (RFC 8760), with or without qop.
-func (v *digestVerifier) verify(req *sip.Request, cred *digest.Credentials, t *trunk) error {
+// verify checks the credentials of req from source against t. The
+// request-digest is computed with H(A1) in place of the password
+// (RFC 2617 section 3.2.2), for MD5 or SHA-256 (RFC 8760), with or
+// without qop. The nonce is checked first: errUnknownNonce or
+// errStaleNonce when it is not a valid nonce issued to source, and
+// errBadDigest only for credentials that do not match a valid nonce.
+func (v *digestVerifier) verify(req *sip.Request, cred *digest.Credentials, t *trunk, source netip.Addr) error {
+	expires, err := v.checkNonce(cred.Nonce, t.realm, source)
+	if err != nil {
+		return err
+	}
 	if cred.Realm != t.realm {
 		return fmt.Errorf("%w: realm %q, want %q", errBadDigest, cred.Realm, t.realm)
 	}
@@ -145,10 +171,6 @@ func (v *digestVerifier) verify(req *sip.Request, cred *digest.Credentials, t *t
 		count = cred.Nc
 	default:
 		return fmt.Errorf("%w: unsupported qop %q", errBadDigest, cred.QOP)
-	}
-	expires, err := v.checkNonce(cred.Nonce, t.realm)
-	if err != nil {
-		return err
 	}
 
 	chal := &digest.Challenge{Realm: t.realm, Nonce: cred.Nonce, Algorithm: cred.Algorithm, Opaque: cred.Opaque}
@@ -188,7 +210,7 @@ func (v *digestVerifier) use(nonce string, count int, expires time.Time) error {
 		}
 	}
 	if u, ok := v.uses[nonce]; ok && count <= u.count {
-		return fmt.Errorf("%w: nonce count %d repeated", errBadDigest, count)
+		return fmt.Errorf("%w: nonce count %d repeated", errUnknownNonce, count)
 	}
 	v.uses[nonce] = nonceUse{count: count, expires: expires}
 	return nil

@@ -1,6 +1,8 @@
 package security
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"strings"
@@ -8,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/icholy/digest"
 )
 
 // listenRTP returns a local UDP socket named as the media address of the
@@ -179,6 +183,67 @@ func TestSIPDigestFloodLockedOut(t *testing.T) {
 		return c.messageAs(message(acmeTollFree, subscriber, "after the lockout"), acmeSIPUser, acmeSIPPassword).StatusCode == 202
 	})
 	t.Logf("%d guesses: statuses %v; globex sent %d texts meanwhile", flood, statuses, during)
+}
+
+// TestSIPForgedNonceNoLockout sends acme's trunk many requests whose
+// Authorization carries a nonce the daemon never issued, as anyone can
+// with a forged source address over UDP, and then replays an accepted
+// request. Neither counts as a failed attempt: each gets a fresh 401
+// challenge, and the right password then gets 202 instead of the 403 of
+// a lockout.
+func TestSIPForgedNonceNoLockout(t *testing.T) {
+	const flood = 40
+	r := newRig(t, rigOptions{sip: true})
+	r.optIn("acme", subscriber)
+	c := dialSIP(t, r.d.SIPAddr("tcp"), nil)
+
+	q := message(acmeTollFree, subscriber, "with a forged nonce")
+	for i := range flood {
+		var nonce [16]byte
+		_, _ = rand.Read(nonce[:])
+		chal := &digest.Challenge{Realm: sipRealm, Nonce: hex.EncodeToString(nonce[:]), Algorithm: "MD5",
+			QOP: []string{"auth"}}
+		cred, err := digest.Digest(chal, digest.Options{Method: q.method, URI: q.uri(), Username: acmeSIPUser,
+			Password: fmt.Sprintf("guess%03d", i), Count: 1})
+		if err != nil {
+			t.Fatalf("forge credentials: %v", err)
+		}
+		q.auth = cred.String()
+		q.cseq++
+		res := c.do(q)
+		if res.StatusCode != 401 || res.GetHeader("WWW-Authenticate") == nil {
+			t.Fatalf("forged nonce %d: status %d %s, want 401 with a new challenge", i, res.StatusCode, warningOf(res))
+		}
+	}
+	if res := c.messageAs(message(acmeTollFree, subscriber, "right password after forged nonces"),
+		acmeSIPUser, acmeSIPPassword); res.StatusCode != 202 {
+		t.Fatalf("right password after %d forged nonces: status %d %s, want 202", flood, res.StatusCode, warningOf(res))
+	}
+
+	// A replayed request, its nonce count repeated, is challenged again
+	// and not counted either.
+	replayed := message(acmeTollFree, subscriber, "replayed")
+	challenge := c.do(replayed)
+	replayed.auth = authorize(t, challenge, replayed, acmeSIPUser, acmeSIPPassword, 1)
+	for i := range 2*digestFailuresAllowed + 2 {
+		replayed.cseq++
+		res := c.do(replayed)
+		want := 401
+		if i == 0 {
+			want = 202
+		}
+		if res.StatusCode != want {
+			t.Fatalf("use %d of one nonce count: status %d %s, want %d", i+1, res.StatusCode, warningOf(res), want)
+		}
+	}
+	if res := c.messageAs(message(acmeTollFree, subscriber, "right password after replays"),
+		acmeSIPUser, acmeSIPPassword); res.StatusCode != 202 {
+		t.Fatalf("right password after replays: status %d %s, want 202", res.StatusCode, warningOf(res))
+	}
+	waitFor(t, "acme's texts at the carrier", func() bool { return len(r.d.Simulator().Messages()) >= 3 })
+	if n := len(r.d.Simulator().Messages()); n != 3 {
+		t.Errorf("the carrier received %d texts, want 3: two right passwords and one use of the replayed request", n)
+	}
 }
 
 // TestSIPSenderNotOwnedBlocked sends MESSAGE requests from a toll-free
