@@ -126,11 +126,11 @@ func (s *BoltStore) loadIndex(tx *bolt.Tx) error {
 	return tx.Bucket(bucketRecords).ForEach(func(k, v []byte) error {
 		account, number, ok := bytes.Cut(k, []byte{0})
 		if !ok {
-			return fmt.Errorf("record key %q has no separator", k)
+			return fmt.Errorf("record key %q has no separator", maskNumber(string(k)))
 		}
 		var r Record
 		if err := r.UnmarshalBinary(v); err != nil {
-			return fmt.Errorf("record %s/%s: %w", account, number, err)
+			return fmt.Errorf("record %s/%s: %w", account, maskNumber(string(number)), err)
 		}
 		for i := range int(r.Requests) {
 			if v, ok := strs[r.RequestFrom[i]]; ok {
@@ -212,7 +212,7 @@ func (s *BoltStore) Apply(ctx context.Context, ev Event) (Applied, error) {
 		return Applied{}, ErrClosed
 	}
 	if err != nil {
-		return Applied{}, fmt.Errorf("apply %s to %s/%s: %w", ev.Kind, ev.Account, ev.Number, err)
+		return Applied{}, fmt.Errorf("apply %s to %s/%s: %w", ev.Kind, ev.Account, maskNumber(ev.Number), err)
 	}
 	s.index.putNewer(Key{Account: ev.Account, Number: ev.Number}, applied.After)
 	return applied, nil
@@ -238,7 +238,7 @@ func (s *BoltStore) ApplyBatch(ctx context.Context, events []Event) ([]Applied, 
 		for i, ev := range events {
 			a, err := applyInTx(tx, ev)
 			if err != nil {
-				return fmt.Errorf("apply %s to %s/%s: %w", ev.Kind, ev.Account, ev.Number, err)
+				return fmt.Errorf("apply %s to %s/%s: %w", ev.Kind, ev.Account, maskNumber(ev.Number), err)
 			}
 			out[i] = a
 		}
@@ -318,7 +318,7 @@ func (s *BoltStore) History(ctx context.Context, account, number string) ([]Audi
 		return ctx.Err()
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read history of %s/%s: %w", account, number, err)
+		return nil, fmt.Errorf("read history of %s/%s: %w", account, maskNumber(number), err)
 	}
 	return out, nil
 }
@@ -363,7 +363,7 @@ func (s *BoltStore) Records(ctx context.Context, account string, fn func(number 
 				}
 				var r Record
 				if err := r.UnmarshalBinary(v); err != nil {
-					return fmt.Errorf("record %q: %w", k, err)
+					return fmt.Errorf("record %s/%s: %w", account, maskNumber(string(k[len(prefix):])), err)
 				}
 				batch = append(batch, item{number: string(k[len(prefix):]), rec: r})
 				last = append(last[:0], k...)

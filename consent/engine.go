@@ -140,6 +140,9 @@ func (e *Engine) storeFailed(op string, err error) {
 
 // maskNumber hides the last four digits of a subscriber number, so logs
 // identify the area but not the person.
+// NOTE: the gateway masks numbers in its own style (+1******0101) with
+// gateway.MaskNumber. Store errors are built here, below the gateway, and
+// consent cannot import gateway without a cycle, so they use this style.
 func maskNumber(n string) string {
 	if len(n) <= 4 {
 		return "****"

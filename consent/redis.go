@@ -189,7 +189,7 @@ func (s *RedisStore) Get(ctx context.Context, account, number string) (Record, e
 	defer cancel()
 	buckets, err := s.knownBuckets(ctx, account)
 	if err != nil || buckets == 0 {
-		return Record{}, s.wrap(err, "get %s/%s", account, number)
+		return Record{}, s.wrap(err, "get %s/%s", account, maskNumber(number))
 	}
 	pair := s.layout.locateRecord(account, number, buckets)
 	v, err := s.client.HGet(ctx, pair.records, pair.field).Bytes()
@@ -197,11 +197,11 @@ func (s *RedisStore) Get(ctx context.Context, account, number string) (Record, e
 		return Record{}, nil
 	}
 	if err != nil {
-		return Record{}, s.wrap(err, "get %s/%s", account, number)
+		return Record{}, s.wrap(err, "get %s/%s", account, maskNumber(number))
 	}
 	r, err := decodeRedisRecord(v)
 	if err != nil {
-		return Record{}, fmt.Errorf("get %s/%s: %w", account, number, err)
+		return Record{}, fmt.Errorf("get %s/%s: %w", account, maskNumber(number), err)
 	}
 	return r, nil
 }
@@ -252,7 +252,7 @@ func (s *RedisStore) GetMany(ctx context.Context, keys []Key) ([]Record, error) 
 			r, err := decodeRedisRecord([]byte(str))
 			if err != nil {
 				k := keys[read.places[j]]
-				return nil, fmt.Errorf("get %s/%s: %w", k.Account, k.Number, err)
+				return nil, fmt.Errorf("get %s/%s: %w", k.Account, maskNumber(k.Number), err)
 			}
 			out[read.places[j]] = r
 		}
@@ -272,18 +272,18 @@ func (s *RedisStore) History(ctx context.Context, account, number string) ([]Aud
 	defer cancel()
 	buckets, err := s.knownBuckets(ctx, account)
 	if err != nil || buckets == 0 {
-		return nil, s.wrap(err, "read history of %s/%s", account, number)
+		return nil, s.wrap(err, "read history of %s/%s", account, maskNumber(number))
 	}
 	pair := s.layout.locate(account, number, buckets)
 	values, err := s.client.LRange(ctx, pair.audit, 0, -1).Result()
 	if err != nil {
-		return nil, s.wrap(err, "read history of %s/%s", account, number)
+		return nil, s.wrap(err, "read history of %s/%s", account, maskNumber(number))
 	}
 	out := make([]AuditEntry, 0, len(values))
 	for i, v := range values {
 		e, err := UnmarshalAuditEntry([]byte(v))
 		if err != nil {
-			return nil, fmt.Errorf("read history of %s/%s: entry %d: %w", account, number, i+1, err)
+			return nil, fmt.Errorf("read history of %s/%s: entry %d: %w", account, maskNumber(number), i+1, err)
 		}
 		out = append(out, e)
 	}
@@ -348,7 +348,7 @@ func (s *RedisStore) recordsBatch(ctx context.Context, account string, first, la
 			}
 			r, err := decodeRedisRecord([]byte(v))
 			if err != nil {
-				return fmt.Errorf("read records of %s: %s: %w", account, number, err)
+				return fmt.Errorf("read records of %s: %s: %w", account, maskNumber(number), err)
 			}
 			if err := fn(number, r); err != nil {
 				return err

@@ -87,12 +87,12 @@ func (s *RedisStore) Apply(ctx context.Context, ev Event) (Applied, error) {
 	defer cancel()
 	unlock, err := s.lockPair(ctx, ev.Account, ev.Number)
 	if err != nil {
-		return Applied{}, fmt.Errorf("apply %s to %s/%s: %w", ev.Kind, ev.Account, ev.Number, err)
+		return Applied{}, fmt.Errorf("apply %s to %s/%s: %w", ev.Kind, ev.Account, maskNumber(ev.Number), err)
 	}
 	defer unlock()
 	a, err := s.apply(ctx, ev)
 	if err != nil {
-		return Applied{}, s.wrap(err, "apply %s to %s/%s", ev.Kind, ev.Account, ev.Number)
+		return Applied{}, s.wrap(err, "apply %s to %s/%s", ev.Kind, ev.Account, maskNumber(ev.Number))
 	}
 	return a, nil
 }

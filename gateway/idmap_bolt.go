@@ -64,8 +64,13 @@ func (s *BoltStore) PutMessage(ctx context.Context, rec MessageRecord, match Rec
 					continue
 				}
 				matched++
-				receipts += len(entry.Receipts)
 				for _, receipt := range entry.Receipts {
+					// A stale receipt is dropped with its entry: it
+					// belongs to an older message.
+					if staleKeptReceipt(&r, receipt) {
+						continue
+					}
+					receipts++
 					if match != nil {
 						items = append(items, match(&r, i, receipt)...)
 					}

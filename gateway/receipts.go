@@ -301,3 +301,25 @@ func (s *ReceiptService) expired(receipts []CarrierReceipt) {
 		s.log.Warn("more receipts matched no message", zap.Int("count", n))
 	}
 }
+
+// keptReceiptSlack is how much earlier than a message's submit time a
+// kept receipt may have been received and still be applied to it.
+// MessageRecord.Submitted is taken before the first submit_sm is sent, so
+// a receipt for the message cannot come first. The slack covers a small
+// step of the clock.
+const keptReceiptSlack = time.Second
+
+// staleKeptReceipt reports whether r, kept unmatched, was received well
+// before rec was submitted. Such a receipt belongs to an older message
+// with the same carrier id, for example one whose submit timed out before
+// the carrier restarted and began its ids again, so it must not be
+// applied to rec.
+//
+// TODO: the stores drop a stale receipt with its entry instead of leaving
+// it to expire, so it is not counted in receipts_unmatched_total.
+func staleKeptReceipt(rec *MessageRecord, r CarrierReceipt) bool {
+	if r.Received.IsZero() || rec.Submitted.IsZero() {
+		return false
+	}
+	return r.Received.Before(rec.Submitted.Add(-keptReceiptSlack))
+}

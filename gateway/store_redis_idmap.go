@@ -240,12 +240,16 @@ func (s *RedisStore) putMessage(ctx context.Context, rec MessageRecord, match Re
 		for _, e := range entries {
 			expected = append(expected, e.hash)
 			counts = append(counts, strconv.Itoa(len(e.receipts)))
-			receipts += len(e.receipts)
-			if match == nil {
-				continue
-			}
 			for _, cr := range e.receipts {
-				items = append(items, match(&r, lookups[e.index].segment, cr)...)
+				// A stale receipt is dropped with its entry: it belongs
+				// to an older message.
+				if staleKeptReceipt(&r, cr) {
+					continue
+				}
+				receipts++
+				if match != nil {
+					items = append(items, match(&r, lookups[e.index].segment, cr)...)
+				}
 			}
 		}
 	}

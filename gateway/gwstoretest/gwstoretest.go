@@ -55,6 +55,7 @@ func Run(t *testing.T, factory Factory) {
 		{"ApplyReceiptMatchesAnyKey", testApplyReceiptMatchesAnyKey},
 		{"ReceiptBeforeMapping", testReceiptBeforeMapping},
 		{"ReceiptBeforeMappingWithoutMatch", testReceiptBeforeMappingWithoutMatch},
+		{"StaleKeptReceiptSkipped", testStaleKeptReceiptSkipped},
 		{"UnmatchedReceiptExpires", testUnmatchedReceiptExpires},
 		{"IDMapExpires", testIDMapExpires},
 		{"ExpiryMovesWithRewrite", testExpiryMovesWithRewrite},
