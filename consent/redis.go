@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,7 +88,12 @@ func OpenRedis(ctx context.Context, opts RedisOptions) (*RedisStore, error) {
 	}
 	if err := s.checkFormat(ctx); err != nil {
 		_ = client.Close()
-		return nil, fmt.Errorf("open redis store: %w", err)
+		var netErr net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) {
+			return nil, fmt.Errorf("open redis store at %s: %w; check that redis-server runs there "+
+				"and accepts connections from this host", opts.target(), err)
+		}
+		return nil, fmt.Errorf("open redis store at %s: %w", opts.target(), err)
 	}
 	s.checkSettings(ctx)
 	return s, nil

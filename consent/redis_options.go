@@ -193,3 +193,20 @@ func (o RedisOptions) newClient() (redis.UniversalClient, error) {
 	opt.ContextTimeoutEnabled = true
 	return redis.NewClient(opt), nil
 }
+
+// target describes where the store connects, for error messages: the
+// addresses and, with Sentinel, the master's name. It leaves out the URL,
+// which may carry a password.
+func (o RedisOptions) target() string {
+	if o.Universal == nil {
+		if opt, err := redis.ParseURL(o.URL); err == nil {
+			return opt.Addr
+		}
+		return "the configured URL"
+	}
+	addrs := strings.Join(o.Universal.Addrs, ", ")
+	if o.Universal.MasterName != "" {
+		return fmt.Sprintf("master %q through the sentinels %s", o.Universal.MasterName, addrs)
+	}
+	return addrs
+}

@@ -423,10 +423,20 @@ func TestOpenRedisUnreachable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := consent.RedisOptions{URL: fmt.Sprintf("redis://127.0.0.1:%d/0", port), Timeout: 500 * time.Millisecond}
-	if s, err := consent.OpenRedis(context.Background(), opts); err == nil {
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	opts := consent.RedisOptions{URL: "redis://" + addr + "/0", Timeout: 500 * time.Millisecond}
+	s, err := consent.OpenRedis(context.Background(), opts)
+	if err == nil {
 		_ = s.Close()
-		t.Error("OpenRedis succeeded with nothing listening")
+		t.Fatal("OpenRedis succeeded with nothing listening")
+	}
+	// The error names the address and what to check, not only a
+	// deadline.
+	if !strings.Contains(err.Error(), addr) {
+		t.Errorf("error %q does not name the address %s", err, addr)
+	}
+	if !strings.Contains(err.Error(), "check that redis-server runs there") {
+		t.Errorf("error %q does not say what to check", err)
 	}
 }
 
