@@ -50,7 +50,9 @@ func TestExampleFileLoads(t *testing.T) {
 // exampleExempt lists fields the example shows only in a comment, because
 // they cannot be combined with the values it sets.
 var exampleExempt = map[string]string{
-	"store.redis.url": "alternative to the topology fields",
+	"store.redis.url":     "alternative to the topology fields",
+	"operator":            "alternative to OPTGATE_OPERATOR_TOKEN of the systemd env example",
+	"operator.token_hash": "alternative to OPTGATE_OPERATOR_TOKEN of the systemd env example",
 }
 
 // TestExampleFileSetsEveryField walks the Config type and checks that the

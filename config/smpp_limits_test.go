@@ -21,7 +21,7 @@ func TestSMPPLimitsDefaults(t *testing.T) {
 
 func TestSMPPLimitsOverride(t *testing.T) {
 	c, err := parse([]byte(`listeners:
-  smpp: {bind_timeout: 3s, max_unbound: 40, max_unbound_per_source: 4, window: 25}
+  smpp: {bind_timeout: 3s, max_failed_bind_delay: 2s, max_unbound: 40, max_unbound_per_source: 4, window: 25}
 `), "t.yaml", lookupTestEnv)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -121,8 +120,7 @@ type Registry struct {
 
 	opts  RegistryOptions
 	salt  [16]byte
-	dummy []byte        // a bcrypt hash compared when a system_id is unknown
-	slots chan struct{} // bounds concurrent bcrypt runs
+	dummy []byte // a bcrypt hash compared when a system_id is unknown
 
 	mu       sync.Mutex
 	verified map[[32]byte]verifiedEntry
@@ -170,7 +168,6 @@ func NewRegistry(accounts []config.Account, opts RegistryOptions) (*Registry, er
 		byID:     map[string]*Account{},
 		esmes:    map[string]esmeEntry{},
 		opts:     opts,
-		slots:    make(chan struct{}, runtime.GOMAXPROCS(0)),
 		verified: map[[32]byte]verifiedEntry{},
 		rejected: map[[32]byte]time.Time{},
 	}
@@ -413,18 +410,9 @@ func (r *Registry) digest(kind, id, secret string) [32]byte {
 	return out
 }
 
-// compareHook, when set by a test, runs before every bcrypt comparison.
-var compareHook func()
-
-// compare runs bcrypt, which compares in constant time, holding one of a
-// bounded number of slots so a flood of logins cannot take every CPU.
+// compare runs bcrypt in one of the process's bcryptSlots.
 func (r *Registry) compare(hash []byte, secret string) bool {
-	if compareHook != nil {
-		compareHook()
-	}
-	r.slots <- struct{}{}
-	defer func() { <-r.slots }()
-	return bcrypt.CompareHashAndPassword(hash, []byte(secret)) == nil
+	return compareBcrypt(hash, secret)
 }
 
 // cached returns a verified entry. The map lookup by digest is not

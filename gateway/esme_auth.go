@@ -23,7 +23,7 @@ func (e *ESMEServer) authenticate(ctx context.Context, req smpp.BindRequest) smp
 		zap.String("system_id", req.SystemID),
 		zap.Stringer("bind_type", req.BindType),
 		zap.String("remote_host", host))
-	if d := e.guard.delay(host); d > 0 {
+	if d := heldBackWait(e.guard.delay(host), e.cfg.BindTimeout); d > 0 {
 		e.cfg.Metrics.bindDelayed()
 		log.Debug("bind held back after earlier failures from the address", zap.Duration("delay", d))
 		if !e.sleep(ctx, d) {
@@ -46,6 +46,24 @@ func (e *ESMEServer) authenticate(ctx context.Context, req smpp.BindRequest) smp
 	}
 	log.Info("business bound", zap.String("account", id.Account))
 	return smpp.StatusOK
+}
+
+// heldBackWait returns the wait d of a held-back bind, cut to half of
+// bindTimeout. The bind timeout closes a connection that is still waiting
+// for its bind_resp, and such a close does not count as a failure. A
+// longer wait would thus close every bind from the address, the right one
+// too, until its failures were forgotten. Configuration validation keeps
+// the configured waits below the timeout, and this cap keeps a bind
+// answered whatever the settings.
+//
+// TODO: the half is counted from the bind, not from the connect, because
+// smpp.BindRequest does not say when the connection opened. An ESME that
+// sends its bind late in bind_timeout can still be closed unanswered.
+func heldBackWait(d, bindTimeout time.Duration) time.Duration {
+	if bindTimeout > 0 {
+		d = min(d, bindTimeout/2)
+	}
+	return d
 }
 
 // hostOf returns the IP of a remote address, or its whole text when it

@@ -69,6 +69,7 @@ func TestESMEIdleConnectionsOfOneAddressLeaveRoomForOthers(t *testing.T) {
 		c.Listeners.SMPP.MaxUnbound = 4
 		c.Listeners.SMPP.MaxUnboundPerSource = 2
 		c.Listeners.SMPP.BindTimeout = 400 * time.Millisecond
+		c.Listeners.SMPP.MaxFailedBindDelay = c.Listeners.SMPP.FailedBindDelay
 	}})
 	first := f.rawDialFrom("127.0.0.1")
 	f.rawDialFrom("127.0.0.1")

@@ -5,15 +5,13 @@ import (
 	"crypto/subtle"
 	"sync"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Limits of the cache of OperatorTokenHash.
 const (
 	// operatorRejectedTTL is how long a token that is not the operator's
-	// is remembered, so that account tokens, which the API checks against
-	// the operator's first, do not cost a bcrypt run on every request.
+	// is remembered, so that a token the API checks against the operator's
+	// does not cost a bcrypt run on every request.
 	operatorRejectedTTL = 10 * time.Minute
 	// maxOperatorRejected bounds the remembered tokens. Past it the cache
 	// starts afresh.
@@ -25,7 +23,8 @@ const (
 // configuration. bcrypt runs once per distinct token within the cache
 // limits: the SHA-256 digest of the accepted token and of tokens recently
 // rejected are remembered, and the digest of the accepted one is compared
-// in constant time. An empty hash accepts nothing.
+// in constant time. bcrypt runs in one of the process's bcryptSlots. An
+// empty hash accepts nothing.
 func OperatorTokenHash(hash string) func(token string) bool {
 	if hash == "" {
 		return func(string) bool { return false }
@@ -58,8 +57,9 @@ func (c *operatorCache) check(token string) bool {
 	c.mu.Unlock()
 
 	// bcrypt runs outside the lock, so one slow comparison does not hold
-	// up the cached ones.
-	ok := bcrypt.CompareHashAndPassword(c.hash, []byte(token)) == nil
+	// up the cached ones, and in one of the slots account tokens use too,
+	// so a flood of unknown tokens cannot run it without bound.
+	ok := compareBcrypt(c.hash, token)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ok {

@@ -81,7 +81,8 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) int {
 func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("config check", "Usage: optgate config check FILE\n\n"+
 		"Validates FILE. Prints ok and any warnings to stdout, or every error to stderr,\n"+
-		"one per line, and exits with 2.\n", stderr)
+		"one per line, and exits with 2. With "+operatorTokenEnv+" set, a FILE that\n"+
+		"sets operator.token_hash too is an error, as for optgate run.\n", stderr)
 	if code := parseFlags(fs, args, stdout); code >= 0 {
 		return code
 	}
@@ -102,11 +103,26 @@ func runConfigCheck(_ context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		return exitUsage
 	}
+	if err := operatorTokenClash(cfg); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", fs.Arg(0), err)
+		return exitUsage
+	}
 	fmt.Fprintln(stdout, "ok")
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintln(stdout, "warning:", w)
 	}
 	return exitOK
+}
+
+// operatorTokenClash returns the error that stops optgate run when the
+// operator's token is set both as operator.token_hash in cfg and in the
+// environment.
+func operatorTokenClash(cfg *config.Config) error {
+	if cfg.Operator.TokenHash == "" || os.Getenv(operatorTokenEnv) == "" {
+		return nil
+	}
+	return fmt.Errorf("operator.token_hash: the operator token is set twice, here and in %s, "+
+		"so optgate run would exit with 2. Set only one of them", operatorTokenEnv)
 }
 
 const defaultHeader = `# optgate configuration: the defaults used when optgate runs without a file.

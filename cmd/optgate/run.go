@@ -40,8 +40,9 @@ settings without dropping binds; changes to listeners, the store, carriers
 and logging need a restart.
 
 Environment: ` + operatorTokenEnv + ` sets the bearer token of the HTTP
-API's operator endpoints, such as POST /v1/reload. Unset: no operator
-access.
+API's operator endpoints, such as POST /v1/reload. The configuration's
+operator.token_hash, a bcrypt hash of the token, is the alternative; set
+only one, or run exits with 2. Neither set: no operator access.
 
 Exit codes: 0 after a graceful stop, 1 when a listener, store or the stop
 failed, 2 for a bad flag or configuration.
