@@ -71,15 +71,16 @@ trap 'exit 130' INT TERM
 
 # memory_kib PID prints VmRSS, RssAnon and RssFile of /proc/PID/status in
 # KiB, comma-separated. RssFile counts the pages of bbolt's mapped files,
-# which the kernel can drop under pressure; RssAnon is the process's own.
+# which the kernel can drop under memory pressure. RssAnon is the memory
+# the process allocated itself.
 memory_kib() {
   awk '/^VmRSS:/ {t = $2} /^RssAnon:/ {a = $2} /^RssFile:/ {f = $2}
     END { printf "%d,%d,%d", t, a, f }' "/proc/$1/status" 2>/dev/null || echo "0,0,0"
 }
 
-# metrics prints, comma-separated, the go_goroutines gauge, the Go heap in
-# use in KiB and the count of MT messages optgate sent to a carrier, read
-# from optgate's /metrics; a value it cannot read is empty.
+# metrics prints three values from optgate's /metrics, comma-separated:
+# the go_goroutines gauge, the Go heap in use in KiB and the count of MT
+# messages sent to a carrier. A value missing from /metrics prints empty.
 metrics() {
   curl -s --max-time 5 "http://127.0.0.1:$http_port/metrics" |
     awk '/^go_goroutines / {g = $2}
