@@ -96,11 +96,22 @@ func (s *RedisStore) writerFor(ctx context.Context, key string) (redis.Cmdable, 
 }
 
 // movedWriter returns the client of the Cluster master a MOVED error
-// names, when the client knows that master. ForEachMaster reads the slot
-// map again before it runs, so the client also routes the calls after
-// this one to the slot's new owner.
+// names, when the client knows that master.
 func (s *RedisStore) movedWriter(ctx context.Context, moved error) (redis.Cmdable, bool) {
-	cluster, ok := s.client.(*redis.ClusterClient)
+	c, ok := MovedMaster(ctx, s.client, moved)
+	if !ok {
+		return nil, false
+	}
+	return c, true
+}
+
+// MovedMaster returns the client of the Cluster master that a MOVED error
+// names, when client is a Cluster client that knows that master. The
+// gateway's Redis store uses it too, to send a write and its WAIT again to
+// the slot's new owner. ForEachMaster reads the slot map again before it
+// runs, so the client also routes the calls after this one to that owner.
+func MovedMaster(ctx context.Context, client redis.UniversalClient, moved error) (*redis.Client, bool) {
+	cluster, ok := client.(*redis.ClusterClient)
 	if !ok {
 		return nil, false
 	}
@@ -119,10 +130,7 @@ func (s *RedisStore) movedWriter(ctx context.Context, moved error) (redis.Cmdabl
 		}
 		return nil
 	})
-	if found == nil {
-		return nil, false
-	}
-	return found, true
+	return found, found != nil
 }
 
 // CheckReplicas reports whether a change can be confirmed now. It returns

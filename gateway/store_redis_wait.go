@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/optgate/optgate/consent"
 )
 
 // ErrNotReplicated reports a gateway store write that the Redis master
@@ -99,34 +99,11 @@ func (s *RedisStore) writer(ctx context.Context) (redis.Cmdable, error) {
 // movedWriter returns the client of the Cluster master a MOVED error
 // names, when the client knows that master.
 func (s *RedisStore) movedWriter(ctx context.Context, moved error) (redis.Cmdable, bool) {
-	cluster, ok := s.rdb.(*redis.ClusterClient)
+	c, ok := consent.MovedMaster(ctx, s.rdb, moved)
 	if !ok {
 		return nil, false
 	}
-	// The error reads "MOVED <slot> <host:port>".
-	fields := strings.Fields(moved.Error())
-	if len(fields) != 3 {
-		return nil, false
-	}
-	c, ok := masterByAddr(ctx, cluster, fields[2])
-	return c, ok
-}
-
-// masterByAddr returns the client of the Cluster master at addr.
-// ForEachMaster reads the slot map again before it runs, so the client
-// also routes the calls after this one to the new owner of a moved slot.
-func masterByAddr(ctx context.Context, cluster *redis.ClusterClient, addr string) (*redis.Client, bool) {
-	var mu sync.Mutex
-	var found *redis.Client
-	_ = cluster.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
-		if c.Options().Addr == addr {
-			mu.Lock()
-			found = c
-			mu.Unlock()
-		}
-		return nil
-	})
-	return found, found != nil
+	return c, true
 }
 
 // wroteUnlessConflict reports a reply other than the -1 of a script whose
