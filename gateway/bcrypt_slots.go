@@ -8,9 +8,9 @@ import (
 
 // bcryptSlots bounds the bcrypt comparisons that run at once in the whole
 // process: ESME passwords, account tokens and the operator token share
-// them, and so do the registries that reloads build. With them a flood of
-// wrong passwords or tokens keeps at most half the CPUs busy with bcrypt
-// and leaves the rest to traffic; on a single CPU the one slot can still
+// them, and so do the registries that reloads build. A flood of wrong
+// passwords or tokens thus keeps at most half the CPUs busy with bcrypt
+// and leaves the rest to traffic. On a single CPU the one slot can still
 // take all of it. A comparison waits for a free slot for as long as it
 // takes.
 var bcryptSlots = make(chan struct{}, bcryptParallel(runtime.GOMAXPROCS(0)))

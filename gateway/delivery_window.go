@@ -103,7 +103,7 @@ func (a *windowAcker) sent() {
 	a.mu.Unlock()
 }
 
-// answered counts a response, and when the target accepted the item,
+// answered records a response, and when the target accepted the item,
 // schedules its Ack.
 func (a *windowAcker) answered(it Item, accepted bool) {
 	if accepted {

@@ -89,8 +89,8 @@ func OpenBoltStore(path string, opts BoltStoreOptions) (*BoltStore, error) {
 
 	// The sweep frees many pages of a busy store. With the freelist kept
 	// out of the file, a commit does not rewrite the list of every free
-	// page, and the map form finds free runs without scanning it; bbolt
-	// rebuilds the list by reading the file's pages when it opens it.
+	// page, and the map form finds free runs without scanning the list.
+	// bbolt rebuilds the list from the file's pages when it opens it.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: opts.LockTimeout,
 		NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if errors.Is(err, bolterrors.ErrTimeout) {
